@@ -1,0 +1,122 @@
+/* The backend interface and the shared driver.
+ *
+ * Like redis' ae.c over ae_epoll.c/ae_select.c, the driver (common/driver.c) owns
+ * everything that is the same for every backend: argument parsing, input generation or
+ * loading, warm-up and timed repeats, verification against the serial kernel, the
+ * checksum and the result record.  A backend only decides how workers are created and
+ * pinned, how the work is partitioned among them and how data moves.  Each backend's
+ * main is one line: return tvp_driver_main(argc, argv, &tvp_backend_X);
+ *
+ * Hooks left NULL fall back to the single-process behaviour (as hwloc's binding hooks
+ * fall back to ENOSYS): init/fini/agree/start/stop do nothing, alloc uses
+ * tvp_alloc_touched.
+ *
+ * Who calls what: the driver calls every hook on every process the backend has when the
+ * driver starts (all MPI ranks; the one parent process otherwise).  "Root" is rank 0 /
+ * the parent.  Forked children and OpenMP threads never return into the driver. */
+#ifndef TVP_BACKEND_H
+#define TVP_BACKEND_H
+
+#include "pin.h"
+#include "tvp.h"
+#include "workload.h"
+
+struct tvp_world {
+    int rank, size;      /* MPI_COMM_WORLD; 0 and 1 elsewhere */
+    int local_rank;      /* index among the processes on this node */
+    int local_size;
+    double t_init;       /* backend-wide one-off start cost (MPI_Init) */
+    char transport[128]; /* how workers talk: "pml=ob1 btl=self,vader", "pipe", ... */
+};
+
+/* Everything a backend needs for one invocation; built by the driver. */
+struct tvp_job {
+    const struct tvp_options *opt;
+    const struct tvp_workload *wl;
+    const struct tvp_world *world;
+    const struct tvp_topo *topo;
+    struct tvp_source src; /* generator, or items loaded from --in.  items are present at
+                              the root, and on every process when data is local. */
+    uint64_t n;
+    int workers;
+    uint64_t chunk;      /* dynamic schedule: items per chunk (always >= 1) */
+    const int *pu_plan;  /* [workers]: PU for each worker, -1 = leave it where it is */
+    /* Scatter mode, at the root: the whole input (filled) and output (to be written),
+     * allocated through the alloc hook.  NULL in local mode and on non-root ranks. */
+    void *in, *out;
+    /* Local mode, at the root: the backend stores here the checksum of each piece of the
+     * output, which the driver concatenates in order.  Static: piece w = worker w's
+     * block (tvp_partition(n, workers, w)); dynamic: piece k = chunk k. */
+    struct tvp_checksum *pieces;
+    uint64_t npieces;
+    void *state; /* the backend's own */
+};
+
+/* One timed run as the root sees it.  Times are seconds; on MPI the maximum over ranks.
+ * With a static schedule the phases are separated by barriers; with a dynamic schedule
+ * they overlap, so t_distribute and t_collect are the time the busiest worker spent
+ * moving data (in local mode: making its chunks' input, and 0) and t_compute is the
+ * rest of the work window.
+ *
+ * Local data: each worker keeps its output; after the timed phases (untimed) it sends
+ * the checksum of each piece it holds to the root (static: its block; dynamic: every
+ * chunk it did, kept in a tvp_chunk_store).  Scatter data: the root's job->out is the
+ * output and the driver checksums it. */
+struct tvp_run {
+    double t_startup, t_distribute, t_compute, t_collect, t_total;
+    uint64_t bytes_moved;
+    int *pu;          /* [workers], filled by the backend: PU each worker last ran on */
+    long peak_rss_kb; /* summed over every process that held a worker */
+};
+
+/* One-off costs reported by start(). */
+struct tvp_start {
+    double t_init;  /* creating the workers (fork of the pool, first parallel region) */
+    double t_touch; /* first touch of the workers' own buffers and local input */
+};
+
+#define TVP_BACKEND_FIXED_WORKERS 1u /* workers = world size (MPI) or 1 (serial) */
+#define TVP_BACKEND_LOAD_EVERYWHERE 2u /* with --in and local data, every process loads */
+#define TVP_BACKEND_IPC 4u /* --ipc selects how data moves (posix); else recorded "none" */
+
+struct tvp_backend {
+    const char *name;
+    unsigned flags;
+    int (*init)(int *argc, char ***argv, struct tvp_world *w);
+    /* All processes get the lowest (worst) of everybody's err. */
+    int (*agree)(int err);
+    void *(*alloc)(struct tvp_job *job, size_t bytes);
+    void (*release)(struct tvp_job *job, void *p, size_t bytes);
+    int (*start)(struct tvp_job *job, struct tvp_start *st);
+    int (*run)(struct tvp_job *job, struct tvp_run *run);
+    void (*stop)(struct tvp_job *job);
+    void (*fini)(int err);
+};
+
+int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be);
+
+/* Helpers for backends: the work any worker does on a range, through the workload. */
+static inline void tvp_job_fill(const struct tvp_job *job, uint64_t b, uint64_t e, void *in)
+{
+    job->wl->fill(&job->src, b, e, in);
+}
+static inline void tvp_job_kernel(const struct tvp_job *job, const void *in, void *out, uint64_t b,
+                                  uint64_t e)
+{
+    job->wl->kernel(in, out, b, e);
+}
+static inline struct tvp_checksum tvp_job_checksum(const struct tvp_job *job, const void *out,
+                                                   uint64_t b, uint64_t e)
+{
+    return tvp_checksum_of(out, (size_t)(e - b) * job->wl->out_size);
+}
+static inline size_t tvp_job_in_bytes(const struct tvp_job *job, uint64_t items)
+{
+    return (size_t)items * job->wl->in_size;
+}
+static inline size_t tvp_job_out_bytes(const struct tvp_job *job, uint64_t items)
+{
+    return (size_t)items * job->wl->out_size;
+}
+
+#endif

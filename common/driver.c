@@ -1,0 +1,418 @@
+/* The shared driver: the main of every backend.  It parses the command line, prepares the
+ * input, runs warm-ups and timed repeats through the backend's hooks, verifies against
+ * the serial kernel and writes the record.  It is the only code in common/ that prints. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "record.h"
+
+struct driver {
+    const struct tvp_backend *be;
+    const char *prog;
+    struct tvp_world world;
+    struct tvp_options opt;
+    struct tvp_topo *topo;
+    struct tvp_job job;
+    int *pu_plan;
+    const char *bind_name;
+    int oversubscribed;
+    void *loaded; /* items read from --in */
+    struct tvp_row *rows;
+    char err[512];
+};
+
+#define ROOT(d) ((d)->world.rank == 0)
+
+/* Print a one-line error at the root; other ranks stay quiet. */
+static int fail(struct driver *d, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct driver *d, int rc, const char *fmt, ...)
+{
+    if (ROOT(d)) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "%s: ", d->prog);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static int agree(struct driver *d, int rc)
+{
+    return d->be->agree ? d->be->agree(rc) : rc;
+}
+
+static void *arr_alloc(struct driver *d, size_t bytes)
+{
+    return d->be->alloc ? d->be->alloc(&d->job, bytes) : tvp_alloc_touched(bytes);
+}
+
+static void arr_release(struct driver *d, void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (d->be->release)
+        d->be->release(&d->job, p, bytes);
+    else
+        tvp_free(p);
+}
+
+static int resolve_workers(struct driver *d)
+{
+    int fixed = !(d->be->flags & TVP_BACKEND_FIXED_WORKERS) ? 0 : d->world.size;
+    if (fixed) {
+        if (d->opt.workers && d->opt.workers != fixed)
+            return fail(d, TVP_EUSAGE,
+                        d->world.size > 1 || strcmp(d->be->name, "mpi") == 0
+                            ? "--workers %d disagrees with the %d ranks the launcher started"
+                            : "--workers %d: this backend runs exactly %d worker",
+                        d->opt.workers, fixed);
+        d->job.workers = fixed;
+    } else {
+        d->job.workers = d->opt.workers ? d->opt.workers : tvp_topo_pus(d->topo);
+    }
+    return 0;
+}
+
+static int plan_pinning(struct driver *d)
+{
+    int workers = d->job.workers;
+    int multi = (d->be->flags & TVP_BACKEND_FIXED_WORKERS) && d->world.size > 1;
+    int local = multi ? d->world.local_size : workers; /* workers sharing this node */
+    int mine = multi ? d->world.local_rank : 0;
+    int *plan = malloc((size_t)local * sizeof *plan);
+    d->pu_plan = malloc((size_t)workers * sizeof *d->pu_plan);
+    if (!plan || !d->pu_plan) {
+        free(plan);
+        return fail(d, TVP_ENOMEM, "out of memory");
+    }
+    enum tvp_bind mode = d->opt.bind;
+    char cur[256];
+    d->bind_name = tvp_bind_name(mode);
+    if (mode == TVP_BIND_AUTO) {
+        if (multi && tvp_pin_bound_by_launcher(d->topo, cur, sizeof cur)) {
+            mode = TVP_BIND_NONE; /* keep what mpirun/srun did, and report it */
+            d->bind_name = "launcher";
+        } else {
+            mode = TVP_BIND_CORE;
+            d->bind_name = "core";
+        }
+    }
+    for (int i = 0; mode == TVP_BIND_LIST && i < d->opt.bind_count; i++) {
+        if (!tvp_topo_has_pu(d->topo, d->opt.bind_list[i])) {
+            free(plan);
+            tvp_topo_allowed_list(d->topo, cur, sizeof cur);
+            return fail(d, TVP_EUSAGE, "--bind: PU %d is not available to this process (it may use %s)",
+                        d->opt.bind_list[i], cur);
+        }
+    }
+    int rc = tvp_pin_plan(d->topo, mode, d->opt.bind_list, d->opt.bind_count, local, plan);
+    if (rc) {
+        free(plan);
+        return fail(d, rc, "cannot plan the binding: %s", tvp_strerror(rc));
+    }
+    for (int w = 0; w < workers; w++)
+        d->pu_plan[w] = multi ? -1 : plan[w];
+    if (multi)
+        d->pu_plan[d->world.rank] = plan[mine];
+    free(plan);
+    d->oversubscribed = local > tvp_topo_pus(d->topo);
+    if (d->oversubscribed && ROOT(d))
+        fprintf(stderr, "%s: warning: %d workers on %d PUs: oversubscribed\n", d->prog, local,
+                tvp_topo_pus(d->topo));
+    return 0;
+}
+
+static int load_input(struct driver *d)
+{
+    struct tvp_job *job = &d->job;
+    job->src.seed = d->opt.seed;
+    job->src.n = job->n = d->opt.n;
+    if (!d->opt.in_path)
+        return 0;
+    if (d->opt.n_set)
+        return fail(d, TVP_EUSAGE, "--n and --in cannot be used together (--in sets n)");
+    int everywhere = (d->be->flags & TVP_BACKEND_LOAD_EVERYWHERE) && d->opt.data == TVP_DATA_LOCAL;
+    int rc = 0;
+    uint64_t n = 0;
+    if (ROOT(d) || everywhere)
+        rc = job->wl->load(d->opt.in_path, &d->loaded, &n, d->err, sizeof d->err);
+    int all = agree(d, rc);
+    if (all) {
+        if (ROOT(d))
+            fprintf(stderr, "%s: %s\n", d->prog, rc ? d->err : "another process could not read --in");
+        return all;
+    }
+    /* The other ranks still need n: they count the file's items and drop them, since
+     * their data comes from the root. */
+    if (!(ROOT(d) || everywhere)) {
+        rc = job->wl->load(d->opt.in_path, &d->loaded, &n, d->err, sizeof d->err);
+        free(d->loaded); /* counted, not kept: this process gets its data from the root */
+        d->loaded = NULL;
+        if (agree(d, rc))
+            return fail(d, TVP_EINPUT, "%s", d->err);
+    }
+    job->src.items = d->loaded;
+    job->src.n = job->n = n;
+    return 0;
+}
+
+static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run *run,
+                     const struct tvp_start *st, int repeat, struct tvp_checksum sum)
+{
+    const struct tvp_job *job = &d->job;
+    memset(row, 0, sizeof *row);
+    row->backend = d->be->name;
+    row->workload = job->wl->name;
+    row->input = d->opt.in_path ? d->opt.in_path : "generated";
+    if (gethostname(row->host, sizeof row->host - 1) != 0)
+        strcpy(row->host, "unknown");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(row->timestamp, sizeof row->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    row->n = job->n;
+    row->seed = d->opt.in_path ? 0 : d->opt.seed;
+    row->chunk = d->opt.schedule == TVP_SCHED_DYNAMIC ? job->chunk : 0;
+    row->schedule = tvp_schedule_name(d->opt.schedule);
+    row->data = tvp_data_name(d->opt.data);
+    row->ipc = d->be->flags & TVP_BACKEND_IPC ? tvp_ipc_name(d->opt.ipc) : "none";
+    row->bind = d->bind_name;
+    row->workers = job->workers;
+    size_t used = 0;
+    for (int w = 0; w < job->workers && used + 12 < sizeof row->cpus; w++)
+        used += (size_t)snprintf(row->cpus + used, sizeof row->cpus - used, "%s%d", w ? " " : "",
+                                 run->pu[w]);
+    row->oversubscribed = d->oversubscribed;
+    snprintf(row->transport, sizeof row->transport, "%s", d->world.transport);
+    row->repeat = repeat;
+    row->warmup = d->opt.warmup;
+    row->t_init = d->world.t_init + st->t_init;
+    row->t_touch = st->t_touch;
+    row->t_startup = run->t_startup;
+    row->t_distribute = run->t_distribute;
+    row->t_compute = run->t_compute;
+    row->t_collect = run->t_collect;
+    row->t_total = run->t_total;
+    double bytes = (double)job->n * (double)(job->wl->in_size + job->wl->out_size);
+    row->items_per_s = run->t_total > 0 ? (double)job->n / run->t_total : 0;
+    row->bytes_per_s = run->t_total > 0 ? bytes / run->t_total : 0;
+    row->bytes_moved = run->bytes_moved;
+    row->peak_rss_kb = run->peak_rss_kb;
+    row->checksum = sum;
+    row->verified = -1;
+}
+
+/* The checksum of the run's whole output, at the root. */
+static struct tvp_checksum run_checksum(const struct driver *d)
+{
+    const struct tvp_job *job = &d->job;
+    if (job->out)
+        return tvp_checksum_of(job->out, tvp_job_out_bytes(job, job->n));
+    struct tvp_checksum c = TVP_CHECKSUM_EMPTY;
+    for (uint64_t k = 0; k < job->npieces; k++)
+        c = tvp_checksum_cat(c, job->pieces[k]);
+    return c;
+}
+
+/* The serial reference: the whole input through the kernel in one call.  Compares the
+ * checksum of every timed run and, in scatter mode, the bytes of the last one. */
+static int verify(struct driver *d, int nrows)
+{
+    struct tvp_job *job = &d->job;
+    size_t in_bytes = tvp_job_in_bytes(job, job->n), out_bytes = tvp_job_out_bytes(job, job->n);
+    void *in = job->in, *ref = tvp_alloc_touched(out_bytes);
+    if (!in)
+        in = tvp_alloc_touched(in_bytes);
+    if (!in || !ref) {
+        if (in != job->in)
+            tvp_free(in);
+        tvp_free(ref);
+        return fail(d, TVP_ENOMEM, "out of memory for the serial reference");
+    }
+    if (in != job->in)
+        tvp_job_fill(job, 0, job->n, in);
+    tvp_job_kernel(job, in, ref, 0, job->n);
+    struct tvp_checksum want = tvp_checksum_of(ref, out_bytes);
+    int rc = 0;
+    for (int i = 0; i < nrows; i++) {
+        int ok = tvp_checksum_equal(d->rows[i].checksum, want);
+        if (ok && i == nrows - 1 && job->out && memcmp(job->out, ref, out_bytes) != 0)
+            ok = 0;
+        d->rows[i].verified = ok;
+        if (!ok && !rc)
+            rc = fail(d, TVP_EVERIFY,
+                      "verification failed: repeat %d gives crc64 0x%016" PRIx64
+                      ", the serial kernel 0x%016" PRIx64,
+                      d->rows[i].repeat, d->rows[i].checksum.crc64, want.crc64);
+    }
+    if (in != job->in)
+        tvp_free(in);
+    tvp_free(ref);
+    return rc;
+}
+
+static int run_all(struct driver *d)
+{
+    struct tvp_job *job = &d->job;
+    const struct tvp_backend *be = d->be;
+    int scatter = d->opt.data == TVP_DATA_SCATTER, root = ROOT(d);
+    size_t in_bytes = tvp_job_in_bytes(job, job->n), out_bytes = tvp_job_out_bytes(job, job->n);
+    int rc = 0;
+
+    job->chunk = d->opt.chunk;
+    if (root && scatter) { /* the parent holds the whole input and receives all output */
+        job->in = arr_alloc(d, in_bytes);
+        job->out = arr_alloc(d, out_bytes);
+        if (job->in && job->out)
+            tvp_job_fill(job, 0, job->n, job->in);
+        else
+            rc = TVP_ENOMEM;
+    }
+    if (root && !scatter) {
+        job->npieces = d->opt.schedule == TVP_SCHED_STATIC ? (uint64_t)job->workers
+                                                            : tvp_chunk_count(job->n, job->chunk);
+        job->pieces = calloc(job->npieces, sizeof *job->pieces);
+        rc = job->pieces ? rc : TVP_ENOMEM;
+    }
+    struct tvp_run run = {0};
+    run.pu = calloc((size_t)job->workers, sizeof *run.pu);
+    d->rows = calloc((size_t)d->opt.repeat, sizeof *d->rows);
+    if (!run.pu || !d->rows)
+        rc = TVP_ENOMEM;
+    if ((rc = agree(d, rc)))
+        return fail(d, rc, "out of memory for %" PRIu64 " items", job->n);
+
+    struct tvp_start st = {0};
+    rc = agree(d, be->start ? be->start(job, &st) : 0);
+    if (rc) {
+        fail(d, rc, "cannot start %d workers: %s", job->workers, tvp_strerror(rc));
+        goto out;
+    }
+    int nrows = 0;
+    for (int r = 0; r < d->opt.warmup + d->opt.repeat; r++) {
+        if (root && scatter)
+            memset(job->out, 0xa5, out_bytes); /* no stale result can pass for a new one */
+        if (root && job->pieces)
+            memset(job->pieces, 0, job->npieces * sizeof *job->pieces);
+        for (int w = 0; w < job->workers; w++)
+            run.pu[w] = -1;
+        run.peak_rss_kb = 0;
+        run.bytes_moved = 0;
+        rc = agree(d, be->run(job, &run));
+        if (rc) {
+            fail(d, rc, "run %d failed: %s", r, tvp_strerror(rc));
+            break;
+        }
+        if (root && r >= d->opt.warmup) {
+            row_fill(d, &d->rows[nrows], &run, &st, nrows, run_checksum(d));
+            nrows++;
+        }
+    }
+    if (be->stop)
+        be->stop(job);
+    if (rc)
+        goto out;
+    if (root && d->opt.verify)
+        rc = verify(d, nrows);
+    if (root) {
+        int wr = d->opt.out_path
+                     ? tvp_record_write_file(d->opt.out_path, d->opt.format, d->rows, nrows)
+                     : tvp_record_write(stdout, d->opt.format, d->rows, nrows);
+        if (wr) {
+            fail(d, wr, "cannot write the record to %s: %m",
+                 d->opt.out_path ? d->opt.out_path : "standard output");
+            rc = rc ? rc : wr;
+        }
+    }
+    rc = agree(d, rc);
+out:
+    free(run.pu);
+    return rc;
+}
+
+static void print_version(const struct driver *d)
+{
+    printf("tvp-%s %s (commit %s)\nbuilt with: %s\nhwloc API %s\nflags: %s\n", d->be->name,
+           tvp_version, tvp_git_commit, tvp_build_deps, tvp_topo_hwloc_version(), tvp_build_flags);
+    printf("record schema %d\n", TVP_SCHEMA_VERSION);
+}
+
+int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
+{
+    static struct driver drv; /* large (bind list, rows); one per process */
+    struct driver *d = &drv;
+    char prog[64];
+    snprintf(prog, sizeof prog, "tvp-%s", be->name);
+    d->be = be;
+    d->prog = prog;
+    d->world = (struct tvp_world){.rank = 0, .size = 1, .local_rank = 0, .local_size = 1};
+    snprintf(d->world.transport, sizeof d->world.transport, "none");
+
+    int rc = be->init ? be->init(&argc, &argv, &d->world) : 0;
+    if (rc) {
+        fprintf(stderr, "%s: cannot start the %s runtime: %s\n", prog, be->name, tvp_strerror(rc));
+        return tvp_exit_code(rc);
+    }
+    tvp_options_default(&d->opt);
+    rc = agree(d, tvp_options_parse(&d->opt, argc, argv, d->err, sizeof d->err));
+    if (rc) {
+        fail(d, rc, "%s", d->err);
+        goto done;
+    }
+    if (d->opt.help || d->opt.version) {
+        if (ROOT(d))
+            d->opt.help ? (void)fputs(tvp_usage_text, stdout) : print_version(d);
+        goto done;
+    }
+    d->job.opt = &d->opt;
+    d->job.world = &d->world;
+    d->job.wl = tvp_workload_find(d->opt.workload);
+    if (!d->job.wl) {
+        rc = fail(d, TVP_EUSAGE, "unknown workload '%s' (known: %s)", d->opt.workload,
+                  tvp_workloads[0]->name);
+        goto done;
+    }
+    if ((rc = agree(d, tvp_topo_open(&d->topo)))) {
+        fail(d, rc, "cannot read the hardware topology (hwloc)");
+        goto done;
+    }
+    d->job.topo = d->topo;
+    if ((rc = agree(d, resolve_workers(d))) || (rc = agree(d, plan_pinning(d))) ||
+        (rc = load_input(d)))
+        goto done;
+    d->job.pu_plan = d->pu_plan;
+    if (d->opt.out_path && ROOT(d) && access(d->opt.out_path, F_OK) != 0) {
+        /* fail early, before minutes of runs, when the folder is not writable */
+        char *dir = strdup(d->opt.out_path), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (dir && access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) != 0)
+            rc = TVP_EUSAGE;
+        free(dir);
+    }
+    if ((rc = agree(d, rc))) {
+        fail(d, rc, "--out %s: the folder does not exist or is not writable", d->opt.out_path);
+        goto done;
+    }
+    rc = run_all(d);
+
+done:
+    if (d->job.in)
+        arr_release(d, d->job.in, tvp_job_in_bytes(&d->job, d->job.n));
+    if (d->job.out)
+        arr_release(d, d->job.out, tvp_job_out_bytes(&d->job, d->job.n));
+    free(d->job.pieces);
+    free(d->rows);
+    free(d->pu_plan);
+    free(d->loaded);
+    tvp_topo_close(d->topo);
+    if (be->fini)
+        be->fini(rc);
+    return tvp_exit_code(rc);
+}

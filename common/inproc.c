@@ -1,0 +1,144 @@
+/* The work of one worker sharing the root's memory; see inproc.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inproc.h"
+
+static struct tvp_inproc_worker *worker(const struct tvp_job *job, int w)
+{
+    return (struct tvp_inproc_worker *)job->state + w;
+}
+
+static int local(const struct tvp_job *job) { return job->opt->data == TVP_DATA_LOCAL; }
+static int dynamic(const struct tvp_job *job) { return job->opt->schedule == TVP_SCHED_DYNAMIC; }
+
+int tvp_inproc_create(struct tvp_job *job)
+{
+    job->state = calloc((size_t)job->workers, sizeof(struct tvp_inproc_worker));
+    return job->state ? 0 : TVP_ENOMEM;
+}
+
+void tvp_inproc_destroy(struct tvp_job *job)
+{
+    if (!job->state)
+        return;
+    for (int w = 0; w < job->workers; w++) {
+        tvp_free(worker(job, w)->in);
+        tvp_free(worker(job, w)->out);
+        tvp_chunk_store_free(&worker(job, w)->kept);
+    }
+    free(job->state);
+    job->state = NULL;
+}
+
+int tvp_inproc_worker_start(struct tvp_job *job, int w)
+{
+    struct tvp_inproc_worker *me = worker(job, w);
+    int rc = tvp_pin_thread(job->topo, job->pu_plan[w]);
+    if (rc || !local(job))
+        return rc; /* scatter: the root's arrays are shared, nothing of its own */
+    double t0 = tvp_now();
+    uint64_t b, e;
+    if (dynamic(job)) {
+        b = 0, e = job->chunk < job->n ? job->chunk : job->n;
+        tvp_chunk_store_init(&me->kept, tvp_job_out_bytes(job, e));
+        me->in = tvp_alloc_touched(tvp_job_in_bytes(job, e));
+        if (!me->in)
+            return TVP_ENOMEM;
+    } else {
+        tvp_partition(job->n, job->workers, w, &b, &e);
+        me->in = tvp_alloc_touched(tvp_job_in_bytes(job, e - b));
+        me->out = tvp_alloc_touched(tvp_job_out_bytes(job, e - b));
+        if (!me->in || !me->out)
+            return TVP_ENOMEM;
+        tvp_job_fill(job, b, e, me->in);
+    }
+    me->t_touch = tvp_now() - t0;
+    return 0;
+}
+
+/* the input and output of items [b,e): own buffers, or slices of the root's arrays */
+static void slices(const struct tvp_job *job, struct tvp_inproc_worker *me, uint64_t b,
+                   const void **in, void **out)
+{
+    if (local(job)) {
+        *in = me->in;
+        *out = me->out;
+    } else {
+        *in = (const char *)job->in + tvp_job_in_bytes(job, b);
+        *out = (char *)job->out + tvp_job_out_bytes(job, b);
+    }
+}
+
+void tvp_inproc_worker_block(struct tvp_job *job, int w)
+{
+    struct tvp_inproc_worker *me = worker(job, w);
+    uint64_t b, e;
+    const void *in;
+    void *out;
+    tvp_partition(job->n, job->workers, w, &b, &e);
+    slices(job, me, b, &in, &out);
+    tvp_job_kernel(job, in, out, b, e);
+    me->pu = tvp_pin_last_pu(job->topo);
+}
+
+void tvp_inproc_worker_chunk(struct tvp_job *job, int w, uint64_t k)
+{
+    struct tvp_inproc_worker *me = worker(job, w);
+    uint64_t b, e;
+    const void *in;
+    void *out;
+    tvp_chunk_range(job->n, job->chunk, k, &b, &e);
+    slices(job, me, b, &in, &out);
+    if (local(job)) { /* the worker makes the chunk's input and keeps its output */
+        double t0 = tvp_now();
+        tvp_job_fill(job, b, e, me->in);
+        me->t_dist += tvp_now() - t0;
+        if (!(out = tvp_chunk_store_take(&me->kept, k))) {
+            me->err = me->err ? me->err : TVP_ENOMEM;
+            return;
+        }
+    }
+    tvp_job_kernel(job, in, out, b, e);
+    me->pu = tvp_pin_last_pu(job->topo);
+}
+
+int tvp_inproc_worker_report(struct tvp_job *job, int w, struct tvp_run *run)
+{
+    struct tvp_inproc_worker *me = worker(job, w);
+    uint64_t b, e;
+    if (local(job) && !dynamic(job)) {
+        tvp_partition(job->n, job->workers, w, &b, &e);
+        job->pieces[w] = tvp_job_checksum(job, me->out, b, e);
+    }
+    for (size_t i = 0; local(job) && dynamic(job) && i < me->kept.count; i++) {
+        tvp_chunk_range(job->n, job->chunk, me->kept.ids[i], &b, &e);
+        job->pieces[me->kept.ids[i]] = tvp_job_checksum(job, me->kept.bufs[i], b, e);
+    }
+    tvp_chunk_store_reset(&me->kept);
+    run->pu[w] = me->pu;
+    int err = me->err;
+    me->err = 0;
+    return err;
+}
+
+double tvp_inproc_max_touch(const struct tvp_job *job)
+{
+    double m = 0;
+    for (int w = 0; w < job->workers; w++)
+        m = worker(job, w)->t_touch > m ? worker(job, w)->t_touch : m;
+    return m;
+}
+
+void tvp_inproc_dynamic_phases(const struct tvp_job *job, double window, struct tvp_run *run)
+{
+    double dist = 0;
+    for (int w = 0; w < job->workers; w++) {
+        struct tvp_inproc_worker *me = worker(job, w);
+        dist = me->t_dist > dist ? me->t_dist : dist;
+        me->t_dist = 0;
+    }
+    run->t_distribute = dist; /* local: making input; scatter: nothing moves */
+    run->t_collect = 0;
+    run->t_compute = window - dist > 0 ? window - dist : 0;
+}

@@ -1,0 +1,36 @@
+/* Workers that share the root's memory (threads, or the one serial worker).  The work a
+ * worker does, written once for tvp-serial and tvp-openmp: the backends differ only in
+ * whether a team of threads calls these functions or a plain loop does.  No runtime here. */
+#ifndef TVP_INPROC_H
+#define TVP_INPROC_H
+
+#include "backend.h"
+
+struct tvp_inproc_worker {
+    void *in, *out;    /* local static: own block; local dynamic: in is one chunk */
+    struct tvp_chunk_store kept; /* local dynamic: the output of each chunk it did */
+    double t_touch;    /* first touch of the buffers (and filling local input) */
+    double t_dist;     /* local dynamic: time spent making chunks' input */
+    int pu;            /* where it ran */
+    int err;           /* first error of this worker in the run */
+    char pad[64];      /* keep workers' hot fields on separate cache lines */
+};
+
+/* job->state becomes an array of job->workers workers. */
+int tvp_inproc_create(struct tvp_job *job);
+void tvp_inproc_destroy(struct tvp_job *job);
+/* Called by worker w itself (so pages are first touched by the thread that uses them):
+ * pins it, allocates its buffers and, for local static data, fills its input block. */
+int tvp_inproc_worker_start(struct tvp_job *job, int w);
+/* Static schedule: worker w's whole block. */
+void tvp_inproc_worker_block(struct tvp_job *job, int w);
+/* Dynamic schedule: chunk k, done by worker w. */
+void tvp_inproc_worker_chunk(struct tvp_job *job, int w, uint64_t k);
+/* After the timed phases: the checksums of w's output (local data) and its PU; returns
+ * the worker's error of the run, if any. */
+int tvp_inproc_worker_report(struct tvp_job *job, int w, struct tvp_run *run);
+/* Largest per-worker one-off and dynamic phase times. */
+double tvp_inproc_max_touch(const struct tvp_job *job);
+void tvp_inproc_dynamic_phases(const struct tvp_job *job, double window, struct tvp_run *run);
+
+#endif

@@ -1,0 +1,230 @@
+/* The one command line every backend takes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tvp.h"
+
+const char tvp_usage_text[] =
+    "usage: tvp-BACKEND WORKLOAD [options]\n"
+    "\n"
+    "Workloads:\n"
+    "  squares               out[i] = in[i]*in[i] over int64 (Pool.map(square, inputs))\n"
+    "\n"
+    "Input:\n"
+    "  --n N                 items (default 20000000; suffixes k, M, G = 10^3, 10^6, 10^9)\n"
+    "  --seed S              generator seed (default 42); values in [-2^31, 2^31)\n"
+    "  --in FILE             read items from FILE, one integer per line, instead\n"
+    "Parallelism:\n"
+    "  --workers W           threads or processes (default: PUs available; tvp-mpi: the\n"
+    "                        ranks the launcher started; tvp-serial: 1)\n"
+    "  --schedule static|dynamic   one block per worker, or chunks on demand\n"
+    "  --chunk C             items per chunk with dynamic (default 65536)\n"
+    "  --data local|scatter  each worker makes its own input and keeps its output, or the\n"
+    "                        parent holds all input and must end with all output\n"
+    "  --ipc pipe|shm        tvp-posix: move data through pipes or a shared mapping\n"
+    "  --bind none|core|scatter|list:0,2,...   pin each worker to a PU (default core;\n"
+    "                        tvp-mpi keeps a binding the launcher made)\n"
+    "Measurement:\n"
+    "  --warmup K            untimed runs first (default 1)\n"
+    "  --repeat R            timed runs, one record row each (default 5)\n"
+    "  --verify              recompute serially and compare; a mismatch exits 1\n"
+    "  --format text|csv|json   human table, CSV with header, or JSON lines\n"
+    "  --out FILE            write the record to FILE (atomically) instead of stdout\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit status: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime failure.\n";
+
+void tvp_options_default(struct tvp_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n = TVP_DEFAULT_N;
+    o->seed = TVP_DEFAULT_SEED;
+    o->schedule = TVP_SCHED_STATIC;
+    o->chunk = TVP_DEFAULT_CHUNK;
+    o->data = TVP_DATA_LOCAL;
+    o->ipc = TVP_IPC_PIPE;
+    o->bind = TVP_BIND_AUTO;
+    o->repeat = 5;
+    o->warmup = 1;
+    o->format = TVP_FMT_TEXT;
+}
+
+#define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), TVP_EUSAGE)
+
+/* A non-negative decimal integer, with an optional k/M/G suffix; nothing else. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1000, end++;
+    else if (*end == 'M')
+        mul = 1000000, end++;
+    else if (*end == 'G')
+        mul = 1000000000, end++;
+    if (*end || (v && mul > max / v) || v * mul > max)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_choice(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; s && i < count; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const schedule_names[] = {"static", "dynamic"};
+static const char *const data_names[] = {"local", "scatter"};
+static const char *const ipc_names[] = {"pipe", "shm"};
+static const char *const bind_names[] = {"auto", "none", "core", "scatter", "list"};
+static const char *const format_names[] = {"text", "csv", "json"};
+
+const char *tvp_schedule_name(enum tvp_schedule s) { return schedule_names[s]; }
+const char *tvp_data_name(enum tvp_data d) { return data_names[d]; }
+const char *tvp_ipc_name(enum tvp_ipc i) { return ipc_names[i]; }
+const char *tvp_bind_name(enum tvp_bind b) { return bind_names[b]; }
+const char *tvp_format_name(enum tvp_format f) { return format_names[f]; }
+
+static int parse_bind(struct tvp_options *o, const char *s, char *err, size_t errlen)
+{
+    int c = parse_choice(s, bind_names, 4);
+    if (c >= 0) {
+        o->bind = (enum tvp_bind)c;
+        return 0;
+    }
+    if (!s || strncmp(s, "list:", 5) != 0)
+        return FAIL("--bind: '%s' is not none, core, scatter or list:PU,PU,...", s ? s : "");
+    o->bind = TVP_BIND_LIST;
+    o->bind_count = 0;
+    const char *p = s + 5;
+    for (;;) {
+        char item[32];
+        size_t len = strcspn(p, ",");
+        uint64_t pu;
+        if (len == 0 || len >= sizeof item)
+            return FAIL("--bind: '%s' has an empty or overlong PU number", s);
+        memcpy(item, p, len);
+        item[len] = 0;
+        if (parse_u64(item, 1u << 20, &pu) != 0)
+            return FAIL("--bind: '%s' is not a PU number", item);
+        if (o->bind_count == TVP_BIND_LIST_MAX)
+            return FAIL("--bind: more than %d PUs listed", TVP_BIND_LIST_MAX);
+        o->bind_list[o->bind_count++] = (int)pu;
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, size_t errlen)
+{
+    err[0] = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = 1;
+            continue;
+        }
+        if (strcmp(a, "--version") == 0) {
+            o->version = 1;
+            continue;
+        }
+        if (strcmp(a, "--verify") == 0) {
+            o->verify = 1;
+            continue;
+        }
+        if (a[0] != '-') {
+            if (o->workload)
+                return FAIL("unexpected argument '%s' (workload is already '%s')", a, o->workload);
+            o->workload = a;
+            continue;
+        }
+        /* every other option takes a value: --opt V or --opt=V */
+        const char *eq = strchr(a, '=');
+        char name[32];
+        const char *v;
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen >= sizeof name)
+            return FAIL("unknown option '%s' (see --help)", a);
+        memcpy(name, a, nlen);
+        name[nlen] = 0;
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            v = NULL;
+        uint64_t u;
+        int c;
+        if (strcmp(name, "--n") == 0) {
+            if (parse_u64(v, (uint64_t)1 << 56, &u) != 0 || u == 0)
+                return FAIL("--n: '%s' is not a positive whole number", v ? v : "");
+            o->n = u;
+            o->n_set = 1;
+        } else if (strcmp(name, "--seed") == 0) {
+            if (parse_u64(v, UINT64_MAX, &u) != 0)
+                return FAIL("--seed: '%s' is not a non-negative whole number", v ? v : "");
+            o->seed = u;
+        } else if (strcmp(name, "--in") == 0) {
+            if (!v || !*v)
+                return FAIL("--in: a file name is needed");
+            o->in_path = v;
+        } else if (strcmp(name, "--workers") == 0) {
+            if (parse_u64(v, 65536, &u) != 0 || u == 0)
+                return FAIL("--workers: '%s' is not a whole number from 1 to 65536", v ? v : "");
+            o->workers = (int)u;
+        } else if (strcmp(name, "--chunk") == 0) {
+            if (parse_u64(v, (uint64_t)1 << 40, &u) != 0 || u == 0)
+                return FAIL("--chunk: '%s' is not a positive whole number", v ? v : "");
+            o->chunk = u;
+        } else if (strcmp(name, "--repeat") == 0) {
+            if (parse_u64(v, 1000000, &u) != 0 || u == 0)
+                return FAIL("--repeat: '%s' is not a whole number from 1 to 1000000", v ? v : "");
+            o->repeat = (int)u;
+        } else if (strcmp(name, "--warmup") == 0) {
+            if (parse_u64(v, 1000000, &u) != 0)
+                return FAIL("--warmup: '%s' is not a whole number from 0 to 1000000", v ? v : "");
+            o->warmup = (int)u;
+        } else if (strcmp(name, "--schedule") == 0) {
+            if ((c = parse_choice(v, schedule_names, 2)) < 0)
+                return FAIL("--schedule: '%s' is not static or dynamic", v ? v : "");
+            o->schedule = (enum tvp_schedule)c;
+        } else if (strcmp(name, "--data") == 0) {
+            if ((c = parse_choice(v, data_names, 2)) < 0)
+                return FAIL("--data: '%s' is not local or scatter", v ? v : "");
+            o->data = (enum tvp_data)c;
+        } else if (strcmp(name, "--ipc") == 0) {
+            if ((c = parse_choice(v, ipc_names, 2)) < 0)
+                return FAIL("--ipc: '%s' is not pipe or shm", v ? v : "");
+            o->ipc = (enum tvp_ipc)c;
+        } else if (strcmp(name, "--format") == 0) {
+            if ((c = parse_choice(v, format_names, 3)) < 0)
+                return FAIL("--format: '%s' is not text, csv or json", v ? v : "");
+            o->format = (enum tvp_format)c;
+        } else if (strcmp(name, "--bind") == 0) {
+            int r = parse_bind(o, v, err, errlen);
+            if (r)
+                return r;
+        } else if (strcmp(name, "--out") == 0) {
+            if (!v || !*v)
+                return FAIL("--out: a file name is needed");
+            o->out_path = v;
+        } else {
+            return FAIL("unknown option '%s' (see --help)", name);
+        }
+    }
+    if (!o->workload && !o->help && !o->version)
+        return FAIL("no workload given (try: squares; see --help)");
+    return 0;
+}

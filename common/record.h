@@ -1,0 +1,42 @@
+/* The result record: one row per timed run, the same fields in every format. */
+#ifndef TVP_RECORD_H
+#define TVP_RECORD_H
+
+#include <stdio.h>
+#include "tvp.h"
+
+#define TVP_CPUS_MAX 4096
+
+struct tvp_row {
+    /* what ran */
+    const char *backend, *workload, *input;
+    char host[256];
+    char timestamp[32]; /* UTC, ISO 8601 */
+    uint64_t n, seed, chunk;
+    const char *schedule, *data, *ipc, *bind;
+    int workers;
+    char cpus[TVP_CPUS_MAX]; /* PU each worker ran on, space separated, -1 unknown */
+    int oversubscribed;
+    char transport[128]; /* MPI transport (pml/btl) or "none" */
+    int repeat, warmup;
+    /* times in seconds (CLOCK_MONOTONIC) */
+    double t_init;  /* one-off, not in t_total: MPI_Init, fork of the pool, first region */
+    double t_touch; /* one-off, not in t_total: first touch of the buffers */
+    double t_startup, t_distribute, t_compute, t_collect, t_total;
+    double items_per_s, bytes_per_s; /* n and n*(in+out bytes) over t_total */
+    uint64_t bytes_moved;            /* bytes copied between workers in the run */
+    long peak_rss_kb;                /* summed over every worker process */
+    struct tvp_checksum checksum;
+    int verified; /* 1 equal to serial, 0 differs, -1 not checked */
+};
+
+/* Writes rows in the format; CSV and JSON lines carry the same fields, text is a table
+ * with a summary (median, min, max).  Returns 0 or TVP_ESYS. */
+int tvp_record_write(FILE *f, enum tvp_format fmt, const struct tvp_row *rows, int nrows);
+/* Same, into path atomically: a temporary file in the same folder, then rename. */
+int tvp_record_write_file(const char *path, enum tvp_format fmt, const struct tvp_row *rows,
+                          int nrows);
+/* the CSV header line (no newline), for scripts and tests */
+extern const char tvp_record_csv_header[];
+
+#endif

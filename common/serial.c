@@ -1,0 +1,48 @@
+/* tvp-serial: one worker, no parallel runtime.  The baseline of every speedup. */
+#include "inproc.h"
+
+static int serial_start(struct tvp_job *job, struct tvp_start *st)
+{
+    int rc = tvp_inproc_create(job);
+    if (rc)
+        return rc;
+    rc = tvp_inproc_worker_start(job, 0);
+    st->t_touch = tvp_inproc_max_touch(job);
+    return rc;
+}
+
+static int serial_run(struct tvp_job *job, struct tvp_run *run)
+{
+    double t0 = tvp_now(); /* no workers to start, no data to move: the phases are empty */
+    double t2 = tvp_now();
+    if (job->opt->schedule == TVP_SCHED_STATIC) {
+        tvp_inproc_worker_block(job, 0);
+    } else {
+        uint64_t chunks = tvp_chunk_count(job->n, job->chunk);
+        for (uint64_t k = 0; k < chunks; k++)
+            tvp_inproc_worker_chunk(job, 0, k);
+    }
+    double t3 = tvp_now();
+    run->t_startup = t2 - t0;
+    run->t_distribute = 0;
+    run->t_compute = t3 - t2;
+    run->t_collect = 0;
+    if (job->opt->schedule == TVP_SCHED_DYNAMIC)
+        tvp_inproc_dynamic_phases(job, t3 - t2, run);
+    run->t_total = run->t_startup + (t3 - t2);
+    run->peak_rss_kb = tvp_peak_rss_kb();
+    return tvp_inproc_worker_report(job, 0, run);
+}
+
+static const struct tvp_backend tvp_backend_serial = {
+    .name = "serial",
+    .flags = TVP_BACKEND_FIXED_WORKERS,
+    .start = serial_start,
+    .run = serial_run,
+    .stop = tvp_inproc_destroy,
+};
+
+int main(int argc, char **argv)
+{
+    return tvp_driver_main(argc, argv, &tvp_backend_serial);
+}

@@ -1,0 +1,135 @@
+/* tvp: threads vs processes.  Shared declarations for common/ and every backend.
+ *
+ * Rules for everything in common/: functions return 0 (or a count) on success and a
+ * negative TVP_E* code on failure; they never print.  Only the mains print. */
+#ifndef TVP_H
+#define TVP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TVP_SCHEMA_VERSION 1
+
+/* ---- errors ---------------------------------------------------------------- */
+enum tvp_err {
+    TVP_OK = 0,
+    TVP_EUSAGE = -1,  /* bad command line                    -> exit 2 */
+    TVP_EINPUT = -2,  /* bad input (file contents, values)   -> exit 2 */
+    TVP_EVERIFY = -3, /* result differs from serial kernel   -> exit 1 */
+    TVP_ENOMEM = -4,  /* allocation failed                   -> exit 3 */
+    TVP_ESYS = -5,    /* a system call failed (errno kept)   -> exit 3 */
+    TVP_EWORKER = -6, /* a worker died or broke the protocol -> exit 3 */
+    TVP_ENOSYS = -7,  /* not supported by this backend/host  -> exit 3 */
+};
+enum tvp_exit { TVP_EXIT_OK = 0, TVP_EXIT_VERIFY = 1, TVP_EXIT_USAGE = 2, TVP_EXIT_RUNTIME = 3 };
+int tvp_exit_code(int err);
+const char *tvp_strerror(int err);
+
+/* ---- options (one command line for every backend) --------------------------- */
+enum tvp_schedule { TVP_SCHED_STATIC, TVP_SCHED_DYNAMIC };
+enum tvp_data { TVP_DATA_LOCAL, TVP_DATA_SCATTER };
+enum tvp_ipc { TVP_IPC_PIPE, TVP_IPC_SHM };
+enum tvp_bind { TVP_BIND_AUTO, TVP_BIND_NONE, TVP_BIND_CORE, TVP_BIND_SCATTER, TVP_BIND_LIST };
+enum tvp_format { TVP_FMT_TEXT, TVP_FMT_CSV, TVP_FMT_JSON };
+
+#define TVP_BIND_LIST_MAX 1024
+#define TVP_DEFAULT_N 20000000u
+#define TVP_DEFAULT_CHUNK 65536u
+#define TVP_DEFAULT_SEED 42u
+
+struct tvp_options {
+    const char *workload; /* first positional argument */
+    uint64_t n;
+    int n_set;
+    uint64_t seed;
+    const char *in_path; /* --in FILE, NULL: generate */
+    int workers;         /* --workers, 0 = backend default */
+    enum tvp_schedule schedule;
+    uint64_t chunk;
+    enum tvp_data data;
+    enum tvp_ipc ipc;
+    enum tvp_bind bind;
+    int bind_list[TVP_BIND_LIST_MAX];
+    int bind_count;
+    int repeat, warmup;
+    int verify;
+    enum tvp_format format;
+    const char *out_path;
+    int help, version;
+};
+
+void tvp_options_default(struct tvp_options *o);
+/* Parses argv[1..argc).  On failure returns TVP_EUSAGE and a one-line reason in err. */
+int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, size_t errlen);
+const char *tvp_schedule_name(enum tvp_schedule s);
+const char *tvp_data_name(enum tvp_data d);
+const char *tvp_ipc_name(enum tvp_ipc i);
+const char *tvp_bind_name(enum tvp_bind b);
+const char *tvp_format_name(enum tvp_format f);
+/* the --help text, shared by every backend */
+extern const char tvp_usage_text[];
+
+/* ---- version (generated at build time) ------------------------------------- */
+extern const char tvp_version[];    /* e.g. "0.1.0" */
+extern const char tvp_git_commit[]; /* short hash, "-dirty" suffix, or "unknown" */
+extern const char tvp_build_flags[]; /* compiler, version and flags */
+extern const char tvp_build_deps[];  /* hwloc, OpenMP and MPI versions built against */
+
+/* ---- clock: one clock for everything (CLOCK_MONOTONIC, seconds) -------------- */
+double tvp_now(void);
+
+/* ---- partition: the one way work is split ------------------------------------ */
+/* Balanced contiguous blocks: part `index` of `parts` over [0,n) is [*begin,*end).
+ * The first n % parts blocks get one extra item; empty blocks are allowed (n < parts). */
+void tvp_partition(uint64_t n, int parts, int index, uint64_t *begin, uint64_t *end);
+/* Fixed-size chunks for dynamic schedules: chunk k is [k*chunk, min(n,(k+1)*chunk)). */
+uint64_t tvp_chunk_count(uint64_t n, uint64_t chunk);
+void tvp_chunk_range(uint64_t n, uint64_t chunk, uint64_t k, uint64_t *begin, uint64_t *end);
+
+/* ---- memory ------------------------------------------------------------------ */
+/* 64-byte aligned (2 MiB for large sizes, so transparent huge pages can back them) and
+ * first-touched (zeroed), so page faults are paid here, not in a timed region.  No
+ * MADV_HUGEPAGE: with defrag=madvise it made the kernel compact memory for up to a
+ * second on this kind of machine. */
+void *tvp_alloc_touched(size_t bytes);
+void tvp_free(void *p);
+long tvp_peak_rss_kb(void); /* getrusage(RUSAGE_SELF).ru_maxrss */
+
+/* ---- where a worker keeps the output of the chunks it was given (dynamic schedule, local
+ * data): one buffer per chunk, kept across runs, so a run allocates only when a worker
+ * gets more chunks than it ever had.  Checksums are taken after the timed window. */
+struct tvp_chunk_store {
+    size_t buf_bytes; /* one chunk's output */
+    void **bufs;
+    uint64_t *ids; /* chunk number held in bufs[i], for i < count */
+    size_t count, cap;
+};
+void tvp_chunk_store_init(struct tvp_chunk_store *s, size_t buf_bytes);
+/* Buffer for chunk k (recorded as the next one held), or NULL when out of memory. */
+void *tvp_chunk_store_take(struct tvp_chunk_store *s, uint64_t k);
+void tvp_chunk_store_reset(struct tvp_chunk_store *s); /* forget the chunks, keep buffers */
+void tvp_chunk_store_free(struct tvp_chunk_store *s);
+
+/* ---- I/O helpers ---------------------------------------------------------------- */
+/* Move exactly len bytes, retrying on EINTR and short transfers.  read_full returns the
+ * number of bytes read (less than len only at end of file) or TVP_ESYS. */
+ssize_t tvp_read_full(int fd, void *buf, size_t len);
+int tvp_write_full(int fd, const void *buf, size_t len);
+
+/* ---- checksum of an output: sum of its 64-bit little-endian words (mod 2^64) and its
+ * CRC-64/XZ (ECMA-182 polynomial, reflected, init and xorout all ones; the check the xz
+ * file format uses).  Both are combinable, so pieces computed by different workers
+ * concatenate to the checksum of the whole. ------------------------------------ */
+struct tvp_checksum {
+    uint64_t sum;
+    uint64_t crc64;
+    uint64_t bytes;
+};
+#define TVP_CHECKSUM_EMPTY ((struct tvp_checksum){0, 0, 0})
+struct tvp_checksum tvp_checksum_of(const void *data, size_t len);
+/* checksum of a||b from those of a and b (a.bytes must be a multiple of 8) */
+struct tvp_checksum tvp_checksum_cat(struct tvp_checksum a, struct tvp_checksum b);
+int tvp_checksum_equal(struct tvp_checksum a, struct tvp_checksum b);
+
+#endif

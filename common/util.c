@@ -1,0 +1,154 @@
+/* Small shared pieces: errors, the clock, the partition, memory, full reads/writes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tvp.h"
+
+int tvp_exit_code(int err)
+{
+    switch (err) {
+    case TVP_OK: return TVP_EXIT_OK;
+    case TVP_EVERIFY: return TVP_EXIT_VERIFY;
+    case TVP_EUSAGE:
+    case TVP_EINPUT: return TVP_EXIT_USAGE;
+    default: return TVP_EXIT_RUNTIME;
+    }
+}
+
+const char *tvp_strerror(int err)
+{
+    switch (err) {
+    case TVP_OK: return "ok";
+    case TVP_EUSAGE: return "bad usage";
+    case TVP_EINPUT: return "bad input";
+    case TVP_EVERIFY: return "verification failed";
+    case TVP_ENOMEM: return "out of memory";
+    case TVP_ESYS: return "system call failed";
+    case TVP_EWORKER: return "a worker failed";
+    case TVP_ENOSYS: return "not supported";
+    default: return "unknown error";
+    }
+}
+
+double tvp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tvp_partition(uint64_t n, int parts, int index, uint64_t *begin, uint64_t *end)
+{
+    uint64_t p = parts > 0 ? (uint64_t)parts : 1, i = (uint64_t)index;
+    uint64_t base = n / p, extra = n % p;
+    *begin = i * base + (i < extra ? i : extra);
+    *end = *begin + base + (i < extra ? 1 : 0);
+}
+
+uint64_t tvp_chunk_count(uint64_t n, uint64_t chunk)
+{
+    return chunk ? n / chunk + (n % chunk != 0) : 0;
+}
+
+void tvp_chunk_range(uint64_t n, uint64_t chunk, uint64_t k, uint64_t *begin, uint64_t *end)
+{
+    *begin = k * chunk < n ? k * chunk : n;
+    *end = n - *begin > chunk ? *begin + chunk : n;
+}
+
+#define TVP_HUGE (2u << 20)
+
+void *tvp_alloc_touched(size_t bytes)
+{
+    size_t align = bytes >= TVP_HUGE ? TVP_HUGE : 64;
+    size_t len = bytes ? (bytes + align - 1) / align * align : align;
+    void *p = NULL;
+    if (posix_memalign(&p, align, len) != 0)
+        return NULL;
+    memset(p, 0, len);
+    return p;
+}
+
+void tvp_free(void *p)
+{
+    free(p);
+}
+
+long tvp_peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+void tvp_chunk_store_init(struct tvp_chunk_store *s, size_t buf_bytes)
+{
+    memset(s, 0, sizeof *s);
+    s->buf_bytes = buf_bytes;
+}
+
+void *tvp_chunk_store_take(struct tvp_chunk_store *s, uint64_t k)
+{
+    if (s->count == s->cap) {
+        size_t ncap = s->cap ? 2 * s->cap : 16;
+        void **bufs = realloc(s->bufs, ncap * sizeof *bufs);
+        if (!bufs)
+            return NULL;
+        s->bufs = bufs;
+        uint64_t *ids = realloc(s->ids, ncap * sizeof *ids);
+        if (!ids)
+            return NULL;
+        s->ids = ids;
+        memset(s->bufs + s->cap, 0, (ncap - s->cap) * sizeof *bufs);
+        s->cap = ncap;
+    }
+    if (!s->bufs[s->count] && !(s->bufs[s->count] = tvp_alloc_touched(s->buf_bytes)))
+        return NULL;
+    s->ids[s->count] = k;
+    return s->bufs[s->count++];
+}
+
+void tvp_chunk_store_reset(struct tvp_chunk_store *s)
+{
+    s->count = 0;
+}
+
+void tvp_chunk_store_free(struct tvp_chunk_store *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        tvp_free(s->bufs[i]);
+    free(s->bufs);
+    free(s->ids);
+    memset(s, 0, sizeof *s);
+}
+
+ssize_t tvp_read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, (char *)buf + got, len - got);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r == 0)
+            break;
+        else if (errno != EINTR)
+            return TVP_ESYS;
+    }
+    return (ssize_t)got;
+}
+
+int tvp_write_full(int fd, const void *buf, size_t len)
+{
+    size_t put = 0;
+    while (put < len) {
+        ssize_t w = write(fd, (const char *)buf + put, len - put);
+        if (w > 0)
+            put += (size_t)w;
+        else if (w < 0 && errno != EINTR)
+            return TVP_ESYS;
+    }
+    return 0;
+}

@@ -1,0 +1,81 @@
+/* tvp-openmp: workers are the threads of one OpenMP team sharing the root's memory. */
+#include <omp.h>
+
+#include "inproc.h"
+
+static int openmp_start(struct tvp_job *job, struct tvp_start *st)
+{
+    int rc = tvp_inproc_create(job), team = 0;
+    if (rc)
+        return rc;
+    omp_set_dynamic(0);
+    double t0 = tvp_now();
+    /* the first region creates the threads; each pins itself and touches its own pages */
+#pragma omp parallel num_threads(job->workers) reduction(min : rc)
+    {
+        if (omp_get_thread_num() == 0)
+            team = omp_get_num_threads();
+        rc = tvp_inproc_worker_start(job, omp_get_thread_num());
+    }
+    st->t_touch = tvp_inproc_max_touch(job);
+    st->t_init = tvp_now() - t0 - st->t_touch;
+    if (!rc && team != job->workers)
+        rc = TVP_ENOSYS; /* the runtime would not give us the team (OMP_THREAD_LIMIT?) */
+    return rc;
+}
+
+static int openmp_run(struct tvp_job *job, struct tvp_run *run)
+{
+    double t[5];
+    int rc = 0;
+    int dynamic = job->opt->schedule == TVP_SCHED_DYNAMIC;
+    uint64_t chunks = tvp_chunk_count(job->n, job->chunk);
+    t[0] = tvp_now();
+#pragma omp parallel num_threads(job->workers) reduction(min : rc)
+    {
+        int w = omp_get_thread_num();
+#pragma omp barrier
+        if (w == 0)
+            t[1] = tvp_now(); /* startup: the team is awake */
+#pragma omp barrier
+        if (w == 0)
+            t[2] = tvp_now(); /* distribute: shared memory, nothing moves */
+        if (dynamic) {
+            /* schedule(dynamic, C) over items, written over chunk numbers so that the
+             * kernel sees whole chunks */
+#pragma omp for schedule(dynamic, 1) nowait
+            for (uint64_t k = 0; k < chunks; k++)
+                tvp_inproc_worker_chunk(job, w, k);
+        } else {
+            tvp_inproc_worker_block(job, w);
+        }
+#pragma omp barrier
+        if (w == 0)
+            t[3] = tvp_now();
+#pragma omp barrier
+        if (w == 0)
+            t[4] = tvp_now(); /* collect: nothing moves either */
+        rc = tvp_inproc_worker_report(job, w, run);
+    }
+    run->t_startup = t[1] - t[0];
+    run->t_distribute = t[2] - t[1];
+    run->t_compute = t[3] - t[2];
+    run->t_collect = t[4] - t[3];
+    if (dynamic)
+        tvp_inproc_dynamic_phases(job, t[4] - t[1], run);
+    run->t_total = t[4] - t[0];
+    run->peak_rss_kb = tvp_peak_rss_kb();
+    return rc;
+}
+
+static const struct tvp_backend tvp_backend_openmp = {
+    .name = "openmp",
+    .start = openmp_start,
+    .run = openmp_run,
+    .stop = tvp_inproc_destroy,
+};
+
+int main(int argc, char **argv)
+{
+    return tvp_driver_main(argc, argv, &tvp_backend_openmp);
+}
