@@ -26,7 +26,8 @@ struct tvp_world {
     int local_rank;      /* index among the processes on this node */
     int local_size;
     double t_init;       /* backend-wide one-off start cost (MPI_Init) */
-    char transport[128]; /* how workers talk: "pml=ob1 btl=self,vader", "pipe", ... */
+    char transport[128]; /* how workers talk: "pml=ob1 btl=self,vader"; for backends with
+                            TVP_BACKEND_IPC the record says the --ipc choice instead */
 };
 
 /* Everything a backend needs for one invocation; built by the driver. */
@@ -87,9 +88,11 @@ struct tvp_backend {
     int (*agree)(int err);
     void *(*alloc)(struct tvp_job *job, size_t bytes);
     void (*release)(struct tvp_job *job, void *p, size_t bytes);
+    /* start() cleans up after itself when it fails; stop() is called only after a
+     * successful start(), and reports workers that ended badly. */
     int (*start)(struct tvp_job *job, struct tvp_start *st);
     int (*run)(struct tvp_job *job, struct tvp_run *run);
-    void (*stop)(struct tvp_job *job);
+    int (*stop)(struct tvp_job *job);
     void (*fini)(int err);
 };
 

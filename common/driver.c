@@ -156,9 +156,9 @@ static int load_input(struct driver *d)
         rc = job->wl->load(d->opt.in_path, &d->loaded, &n, d->err, sizeof d->err);
         free(d->loaded); /* counted, not kept: this process gets its data from the root */
         d->loaded = NULL;
-        if (agree(d, rc))
-            return fail(d, TVP_EINPUT, "%s", d->err);
     }
+    if (agree(d, rc)) /* every rank, so that the next collective lines up */
+        return fail(d, TVP_EINPUT, "%s", rc ? d->err : "another process could not read --in");
     job->src.items = d->loaded;
     job->src.n = job->n = n;
     return 0;
@@ -191,7 +191,8 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
         used += (size_t)snprintf(row->cpus + used, sizeof row->cpus - used, "%s%d", w ? " " : "",
                                  run->pu[w]);
     row->oversubscribed = d->oversubscribed;
-    snprintf(row->transport, sizeof row->transport, "%s", d->world.transport);
+    snprintf(row->transport, sizeof row->transport, "%s",
+             d->be->flags & TVP_BACKEND_IPC ? tvp_ipc_name(d->opt.ipc) : d->world.transport);
     row->repeat = repeat;
     row->warmup = d->opt.warmup;
     row->t_init = d->world.t_init + st->t_init;
@@ -316,9 +317,12 @@ static int run_all(struct driver *d)
             nrows++;
         }
     }
-    if (be->stop)
-        be->stop(job);
-    if (rc)
+    if (be->stop) {
+        int stop_rc = be->stop(job);
+        if (stop_rc && !rc)
+            rc = fail(d, stop_rc, "a worker did not end cleanly: %s", tvp_strerror(stop_rc));
+    }
+    if ((rc = agree(d, rc)))
         goto out;
     if (root && d->opt.verify)
         rc = verify(d, nrows);
@@ -359,6 +363,8 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
     int rc = be->init ? be->init(&argc, &argv, &d->world) : 0;
     if (rc) {
         fprintf(stderr, "%s: cannot start the %s runtime: %s\n", prog, be->name, tvp_strerror(rc));
+        if (be->fini)
+            be->fini(rc);
         return tvp_exit_code(rc);
     }
     tvp_options_default(&d->opt);

@@ -18,10 +18,10 @@ int tvp_inproc_create(struct tvp_job *job)
     return job->state ? 0 : TVP_ENOMEM;
 }
 
-void tvp_inproc_destroy(struct tvp_job *job)
+int tvp_inproc_destroy(struct tvp_job *job)
 {
     if (!job->state)
-        return;
+        return 0;
     for (int w = 0; w < job->workers; w++) {
         tvp_free(worker(job, w)->in);
         tvp_free(worker(job, w)->out);
@@ -29,6 +29,7 @@ void tvp_inproc_destroy(struct tvp_job *job)
     }
     free(job->state);
     job->state = NULL;
+    return 0;
 }
 
 int tvp_inproc_worker_start(struct tvp_job *job, int w)

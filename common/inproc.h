@@ -18,7 +18,7 @@ struct tvp_inproc_worker {
 
 /* job->state becomes an array of job->workers workers. */
 int tvp_inproc_create(struct tvp_job *job);
-void tvp_inproc_destroy(struct tvp_job *job);
+int tvp_inproc_destroy(struct tvp_job *job);
 /* Called by worker w itself (so pages are first touched by the thread that uses them):
  * pins it, allocates its buffers and, for local static data, fills its input block. */
 int tvp_inproc_worker_start(struct tvp_job *job, int w);

@@ -106,7 +106,8 @@ int tvp_pin_plan(const struct tvp_topo *t, enum tvp_bind mode, const int *list, 
             if (!(sets[i] = hwloc_bitmap_alloc()))
                 goto fail;
         hwloc_obj_t root = hwloc_get_root_obj(t->topo);
-        if (hwloc_distrib(t->topo, &root, 1, sets, (unsigned)slots, HWLOC_OBJ_CORE, 0) != 0)
+        int until = hwloc_get_type_or_below_depth(t->topo, HWLOC_OBJ_CORE); /* a depth */
+        if (hwloc_distrib(t->topo, &root, 1, sets, (unsigned)slots, until, 0) != 0)
             goto fail;
         for (int w = 0; w < workers; w++) {
             hwloc_bitmap_and(sets[w % slots], sets[w % slots], t->allowed);

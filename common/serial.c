@@ -8,6 +8,8 @@ static int serial_start(struct tvp_job *job, struct tvp_start *st)
         return rc;
     rc = tvp_inproc_worker_start(job, 0);
     st->t_touch = tvp_inproc_max_touch(job);
+    if (rc)
+        tvp_inproc_destroy(job);
     return rc;
 }
 

@@ -147,8 +147,8 @@ int tvp_write_full(int fd, const void *buf, size_t len)
         ssize_t w = write(fd, (const char *)buf + put, len - put);
         if (w > 0)
             put += (size_t)w;
-        else if (w < 0 && errno != EINTR)
-            return TVP_ESYS;
+        else if (w == 0 || errno != EINTR)
+            return TVP_ESYS; /* a write of 0 bytes would loop for ever */
     }
     return 0;
 }

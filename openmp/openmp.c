@@ -21,6 +21,8 @@ static int openmp_start(struct tvp_job *job, struct tvp_start *st)
     st->t_init = tvp_now() - t0 - st->t_touch;
     if (!rc && team != job->workers)
         rc = TVP_ENOSYS; /* the runtime would not give us the team (OMP_THREAD_LIMIT?) */
+    if (rc)
+        tvp_inproc_destroy(job);
     return rc;
 }
 
