@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -391,11 +392,18 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
         goto done;
     }
     d->job.topo = d->topo;
-    if ((rc = agree(d, resolve_workers(d))) || (rc = agree(d, plan_pinning(d))) ||
+    /* threads and forked children live inside this process's allocation; MPI ranks each
+     * got a piece of the node from their launcher, so they plan over the whole node */
+    if (!(be->flags & TVP_BACKEND_FIXED_WORKERS) || d->world.size == 1)
+        rc = tvp_topo_use_binding(d->topo);
+    if ((rc = agree(d, rc)) || (rc = agree(d, resolve_workers(d))) || (rc = agree(d, plan_pinning(d))) ||
         (rc = load_input(d)))
         goto done;
     d->job.pu_plan = d->pu_plan;
-    if (d->opt.out_path && ROOT(d) && access(d->opt.out_path, F_OK) != 0) {
+    struct stat sb;
+    if (d->opt.out_path && ROOT(d) && stat(d->opt.out_path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        rc = TVP_EUSAGE;
+    else if (d->opt.out_path && ROOT(d) && access(d->opt.out_path, F_OK) != 0) {
         /* fail early, before minutes of runs, when the folder is not writable */
         char *dir = strdup(d->opt.out_path), *slash = dir ? strrchr(dir, '/') : NULL;
         if (dir && access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) != 0)
@@ -403,7 +411,8 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
         free(dir);
     }
     if ((rc = agree(d, rc))) {
-        fail(d, rc, "--out %s: the folder does not exist or is not writable", d->opt.out_path);
+        fail(d, rc, "--out %s: is a folder, or its folder does not exist or is not writable",
+             d->opt.out_path);
         goto done;
     }
     rc = run_all(d);

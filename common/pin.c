@@ -7,9 +7,17 @@
 
 struct tvp_topo {
     hwloc_topology_t topo;
-    hwloc_const_cpuset_t allowed; /* PUs this process may use */
+    hwloc_cpuset_t allowed; /* PUs this process may use */
     int npus, ncores;
 };
+
+static void topo_count(struct tvp_topo *t)
+{
+    t->npus = hwloc_bitmap_weight(t->allowed);
+    t->ncores = hwloc_get_nbobjs_inside_cpuset_by_type(t->topo, t->allowed, HWLOC_OBJ_CORE);
+    if (t->ncores <= 0)
+        t->ncores = t->npus;
+}
 
 int tvp_topo_open(struct tvp_topo **out)
 {
@@ -25,12 +33,30 @@ int tvp_topo_open(struct tvp_topo **out)
         free(t);
         return TVP_ESYS;
     }
-    t->allowed = hwloc_topology_get_allowed_cpuset(t->topo);
-    t->npus = hwloc_bitmap_weight(t->allowed);
-    t->ncores = hwloc_get_nbobjs_inside_cpuset_by_type(t->topo, t->allowed, HWLOC_OBJ_CORE);
-    if (t->ncores <= 0)
-        t->ncores = t->npus;
+    t->allowed = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(t->topo));
+    if (!t->allowed) {
+        hwloc_topology_destroy(t->topo);
+        free(t);
+        return TVP_ENOMEM;
+    }
+    topo_count(t);
     *out = t;
+    return 0;
+}
+
+int tvp_topo_use_binding(struct tvp_topo *t)
+{
+    hwloc_bitmap_t s = hwloc_bitmap_alloc();
+    if (!s)
+        return TVP_ENOMEM;
+    if (hwloc_get_cpubind(t->topo, s, HWLOC_CPUBIND_PROCESS) == 0) {
+        hwloc_bitmap_and(s, s, t->allowed);
+        if (!hwloc_bitmap_iszero(s)) {
+            hwloc_bitmap_copy(t->allowed, s);
+            topo_count(t);
+        }
+    }
+    hwloc_bitmap_free(s);
     return 0;
 }
 
@@ -38,6 +64,7 @@ void tvp_topo_close(struct tvp_topo *t)
 {
     if (!t)
         return;
+    hwloc_bitmap_free(t->allowed);
     hwloc_topology_destroy(t->topo);
     free(t);
 }
@@ -99,12 +126,9 @@ int tvp_pin_plan(const struct tvp_topo *t, enum tvp_bind mode, const int *list, 
         /* hwloc_distrib spreads workers as far apart as the tree allows: packages, then
          * caches, then cores.  Beyond one per core, wrap around. */
         int slots = workers < t->ncores ? workers : t->ncores;
-        hwloc_bitmap_t *sets = calloc((size_t)slots, sizeof *sets);
+        hwloc_bitmap_t *sets = calloc((size_t)slots, sizeof *sets); /* hwloc_distrib fills */
         if (!sets)
             return TVP_ENOMEM;
-        for (int i = 0; i < slots; i++)
-            if (!(sets[i] = hwloc_bitmap_alloc()))
-                goto fail;
         hwloc_obj_t root = hwloc_get_root_obj(t->topo);
         int until = hwloc_get_type_or_below_depth(t->topo, HWLOC_OBJ_CORE); /* a depth */
         if (hwloc_distrib(t->topo, &root, 1, sets, (unsigned)slots, until, 0) != 0)
@@ -112,6 +136,8 @@ int tvp_pin_plan(const struct tvp_topo *t, enum tvp_bind mode, const int *list, 
         for (int w = 0; w < workers; w++) {
             hwloc_bitmap_and(sets[w % slots], sets[w % slots], t->allowed);
             pu[w] = hwloc_bitmap_first(sets[w % slots]);
+            if (pu[w] < 0) /* the process may use only part of the machine */
+                pu[w] = core_first_pu(t, w % t->ncores);
         }
         for (int i = 0; i < slots; i++)
             hwloc_bitmap_free(sets[i]);

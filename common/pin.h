@@ -9,6 +9,9 @@ struct tvp_topo;
 
 int tvp_topo_open(struct tvp_topo **out);
 void tvp_topo_close(struct tvp_topo *t);
+/* Narrows the usable PUs to the process's current binding (taskset, a batch system's
+ * affinity), for backends whose workers all live in this process's allocation. */
+int tvp_topo_use_binding(struct tvp_topo *t);
 int tvp_topo_pus(const struct tvp_topo *t);   /* PUs this process may use */
 int tvp_topo_cores(const struct tvp_topo *t); /* cores holding those PUs */
 const char *tvp_topo_hwloc_version(void);

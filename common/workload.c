@@ -1,12 +1,16 @@
-/* The workload registry: adding a workload is one file in common/ and one line here. */
+/* The workload registry: adding a workload is one file in common/ (defining
+ * `const struct tvp_workload tvp_workload_NAME`) and its name in this list. */
 #include <string.h>
 
 #include "workload.h"
 
-const struct tvp_workload *const tvp_workloads[] = {
-    &tvp_workload_squares,
-    NULL,
-};
+#define TVP_WORKLOAD_LIST(X) X(squares)
+
+#define TVP_WORKLOAD_DECLARE(name) extern const struct tvp_workload tvp_workload_##name;
+#define TVP_WORKLOAD_ENTRY(name) &tvp_workload_##name,
+TVP_WORKLOAD_LIST(TVP_WORKLOAD_DECLARE)
+
+const struct tvp_workload *const tvp_workloads[] = {TVP_WORKLOAD_LIST(TVP_WORKLOAD_ENTRY) NULL};
 
 const struct tvp_workload *tvp_workload_find(const char *name)
 {

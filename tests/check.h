@@ -1,0 +1,48 @@
+/* Assertions for the C tests that are never compiled out (unlike assert.h under
+ * -DNDEBUG, which the Release build sets).  In the spirit of libuv's test/task.h: a failed
+ * check prints file:line and the expression (and, for the typed variants, both values)
+ * and exits 1 at once. */
+#ifndef TVP_TEST_CHECK_H
+#define TVP_TEST_CHECK_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(expr)                                                                        \
+    do {                                                                                   \
+        if (!(expr)) {                                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);       \
+            fflush(stderr);                                                                \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+/* As CHECK, with a printf-style note of the case that failed (the loop variables). */
+#define CHECKF(expr, ...)                                                                  \
+    do {                                                                                   \
+        if (!(expr)) {                                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n  case: ", __FILE__, __LINE__, #expr); \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                           \
+            fflush(stderr);                                                                \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+/* Two unsigned 64-bit values must be equal; both are printed when they are not. */
+#define CHECK_EQ_U64(a, b)                                                                 \
+    do {                                                                                   \
+        uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b);                       \
+        if (check_a_ != check_b_) {                                                        \
+            fprintf(stderr,                                                                \
+                    "%s:%d: CHECK failed: %s == %s\n  left:  %" PRIu64 " (0x%016" PRIx64   \
+                    ")\n  right: %" PRIu64 " (0x%016" PRIx64 ")\n",                        \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_a_, check_b_, check_b_);   \
+            fflush(stderr);                                                                \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+#endif
