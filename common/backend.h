@@ -70,6 +70,30 @@ struct tvp_run {
     long peak_rss_kb; /* summed over every process that held a worker */
 };
 
+/* The phases of a run with a static schedule: each measured, t_total their sum. */
+static inline void tvp_run_static(struct tvp_run *run, double startup, double distribute,
+                                  double compute, double collect)
+{
+    run->t_startup = startup;
+    run->t_distribute = distribute;
+    run->t_compute = compute;
+    run->t_collect = collect;
+    run->t_total = startup + distribute + compute + collect;
+}
+
+/* With a dynamic schedule: startup, then a work window in which the busiest worker spent
+ * `distribute` and `collect` moving data; compute is the rest of the window. */
+static inline void tvp_run_dynamic(struct tvp_run *run, double startup, double window,
+                                   double distribute, double collect)
+{
+    double rest = window - distribute - collect;
+    run->t_startup = startup;
+    run->t_distribute = distribute;
+    run->t_compute = rest > 0 ? rest : 0;
+    run->t_collect = collect;
+    run->t_total = startup + window;
+}
+
 /* One-off costs reported by start(). */
 struct tvp_start {
     double t_init;  /* creating the workers (fork of the pool, first parallel region) */

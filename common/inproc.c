@@ -131,7 +131,7 @@ double tvp_inproc_max_touch(const struct tvp_job *job)
     return m;
 }
 
-void tvp_inproc_dynamic_phases(const struct tvp_job *job, double window, struct tvp_run *run)
+double tvp_inproc_take_dist(const struct tvp_job *job)
 {
     double dist = 0;
     for (int w = 0; w < job->workers; w++) {
@@ -139,7 +139,5 @@ void tvp_inproc_dynamic_phases(const struct tvp_job *job, double window, struct 
         dist = me->t_dist > dist ? me->t_dist : dist;
         me->t_dist = 0;
     }
-    run->t_distribute = dist; /* local: making input; scatter: nothing moves */
-    run->t_collect = 0;
-    run->t_compute = window - dist > 0 ? window - dist : 0;
+    return dist;
 }

@@ -29,8 +29,9 @@ void tvp_inproc_worker_chunk(struct tvp_job *job, int w, uint64_t k);
 /* After the timed phases: the checksums of w's output (local data) and its PU; returns
  * the worker's error of the run, if any. */
 int tvp_inproc_worker_report(struct tvp_job *job, int w, struct tvp_run *run);
-/* Largest per-worker one-off and dynamic phase times. */
+/* Largest per-worker first-touch time; largest time spent making chunks' input (local
+ * dynamic) in the run just done, which it resets. */
 double tvp_inproc_max_touch(const struct tvp_job *job);
-void tvp_inproc_dynamic_phases(const struct tvp_job *job, double window, struct tvp_run *run);
+double tvp_inproc_take_dist(const struct tvp_job *job);
 
 #endif

@@ -25,13 +25,10 @@ static int serial_run(struct tvp_job *job, struct tvp_run *run)
             tvp_inproc_worker_chunk(job, 0, k);
     }
     double t3 = tvp_now();
-    run->t_startup = t2 - t0;
-    run->t_distribute = 0;
-    run->t_compute = t3 - t2;
-    run->t_collect = 0;
     if (job->opt->schedule == TVP_SCHED_DYNAMIC)
-        tvp_inproc_dynamic_phases(job, t3 - t2, run);
-    run->t_total = run->t_startup + (t3 - t2);
+        tvp_run_dynamic(run, t2 - t0, t3 - t2, tvp_inproc_take_dist(job), 0);
+    else
+        tvp_run_static(run, t2 - t0, 0, t3 - t2, 0);
     run->peak_rss_kb = tvp_peak_rss_kb();
     return tvp_inproc_worker_report(job, 0, run);
 }

@@ -636,17 +636,11 @@ static void mpi_reports_merge(struct tvp_job *job, const struct mpi_state *s, do
         if (!s->scatter && !s->dynamic && (uint64_t)r < job->npieces)
             job->pieces[r] = rep->sum;
     }
-    run->t_startup = t[PHASE_STARTUP];
-    run->t_distribute = t[PHASE_DISTRIBUTE];
-    run->t_collect = t[PHASE_COLLECT];
-    if (s->dynamic) {
-        double rest = window - t[PHASE_DISTRIBUTE] - t[PHASE_COLLECT];
-        run->t_compute = rest > 0 ? rest : 0;
-        run->t_total = t[PHASE_STARTUP] + window;
-    } else {
-        run->t_compute = t[PHASE_COMPUTE];
-        run->t_total = t[PHASE_STARTUP] + t[PHASE_DISTRIBUTE] + t[PHASE_COMPUTE] + t[PHASE_COLLECT];
-    }
+    if (s->dynamic)
+        tvp_run_dynamic(run, t[PHASE_STARTUP], window, t[PHASE_DISTRIBUTE], t[PHASE_COLLECT]);
+    else
+        tvp_run_static(run, t[PHASE_STARTUP], t[PHASE_DISTRIBUTE], t[PHASE_COMPUTE],
+                       t[PHASE_COLLECT]);
 }
 
 static int mpi_job_run(struct tvp_job *job, struct tvp_run *run)

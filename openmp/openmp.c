@@ -59,13 +59,10 @@ static int openmp_run(struct tvp_job *job, struct tvp_run *run)
             t[4] = tvp_now(); /* collect: nothing moves either */
         rc = tvp_inproc_worker_report(job, w, run);
     }
-    run->t_startup = t[1] - t[0];
-    run->t_distribute = t[2] - t[1];
-    run->t_compute = t[3] - t[2];
-    run->t_collect = t[4] - t[3];
-    if (dynamic)
-        tvp_inproc_dynamic_phases(job, t[4] - t[1], run);
-    run->t_total = t[4] - t[0];
+    if (dynamic) /* local data: making chunks' input; scatter: nothing moves */
+        tvp_run_dynamic(run, t[1] - t[0], t[4] - t[1], tvp_inproc_take_dist(job), 0);
+    else
+        tvp_run_static(run, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
     run->peak_rss_kb = tvp_peak_rss_kb();
     return rc;
 }

@@ -251,9 +251,11 @@ static int posix_child_setup(struct posix_child *c, double *t_touch)
         uint64_t b = 0, e = posix_chunk_items(job);
         if (!posix_dynamic(job))
             tvp_partition(job->n, job->workers, c->index, &b, &e);
+        /* local dynamic: outputs go to one kept buffer per chunk, not to `out` */
+        int keeps = c->path == POSIX_PATH_LOCAL && posix_dynamic(job);
         c->in = tvp_alloc_touched(tvp_job_in_bytes(job, e - b));
-        c->out = tvp_alloc_touched(tvp_job_out_bytes(job, e - b));
-        if (!c->in || !c->out)
+        c->out = keeps ? NULL : tvp_alloc_touched(tvp_job_out_bytes(job, e - b));
+        if (!c->in || (!keeps && !c->out))
             return TVP_ENOMEM;
         tvp_chunk_store_init(&c->kept, tvp_job_out_bytes(job, e - b));
         if (c->path == POSIX_PATH_LOCAL && !posix_dynamic(job))
@@ -731,13 +733,10 @@ static int posix_run(struct tvp_job *job, struct tvp_run *run)
         p->broken = err;
         return err;
     }
-    if (posix_dynamic(job)) {
-        double rest = window - run->t_distribute - run->t_collect;
-        run->t_compute = rest > 0 ? rest : 0;
-        run->t_total = run->t_startup + window;
-    } else {
-        run->t_total = run->t_startup + run->t_distribute + run->t_compute + run->t_collect;
-    }
+    if (posix_dynamic(job))
+        tvp_run_dynamic(run, run->t_startup, window, run->t_distribute, run->t_collect);
+    else
+        tvp_run_static(run, run->t_startup, run->t_distribute, run->t_compute, run->t_collect);
     run->peak_rss_kb += tvp_peak_rss_kb();
     return 0;
 }
