@@ -261,13 +261,41 @@ static int verify(struct driver *d, int nrows)
     return rc;
 }
 
+/* Refuses, before anything is allocated, a size whose arrays cannot fit in this
+ * machine's memory: allocation would succeed (overcommit) and the kernel would kill the
+ * process while it touches the pages. */
+static int check_memory(struct driver *d)
+{
+    const struct tvp_job *job = &d->job;
+    double item = (double)(job->wl->in_size + job->wl->out_size), n = (double)job->n, need = 0;
+    int one_node = !(d->be->flags & TVP_BACKEND_FIXED_WORKERS) || d->world.size == 1;
+    if (ROOT(d) && d->opt.data == TVP_DATA_SCATTER)
+        need += n * item;              /* the root's whole input and output */
+    if (one_node && d->opt.data == TVP_DATA_LOCAL)
+        need += n * item;              /* every worker's block, all on this node */
+    if (one_node && d->opt.data == TVP_DATA_SCATTER && (d->be->flags & TVP_BACKEND_IPC) &&
+        d->opt.ipc == TVP_IPC_PIPE)
+        need += n * item;              /* the workers' private copies of their blocks */
+    if (ROOT(d) && d->opt.verify)
+        need += n * item;              /* the serial reference */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    if (have > 0 && need > have)
+        return fail(d, TVP_EUSAGE,
+                    "--n %" PRIu64 " needs about %.1f GiB of memory here; this machine has %.1f GiB",
+                    job->n, need / (1u << 30), have / (1u << 30));
+    return 0;
+}
+
 static int run_all(struct driver *d)
 {
     struct tvp_job *job = &d->job;
     const struct tvp_backend *be = d->be;
     int scatter = d->opt.data == TVP_DATA_SCATTER, root = ROOT(d);
     size_t in_bytes = tvp_job_in_bytes(job, job->n), out_bytes = tvp_job_out_bytes(job, job->n);
-    int rc = 0;
+    int rc = agree(d, check_memory(d));
+    if (rc)
+        return rc;
 
     job->chunk = d->opt.chunk;
     if (root && scatter) { /* the parent holds the whole input and receives all output */
@@ -295,7 +323,8 @@ static int run_all(struct driver *d)
     struct tvp_start st = {0};
     rc = agree(d, be->start ? be->start(job, &st) : 0);
     if (rc) {
-        fail(d, rc, "cannot start %d workers: %s", job->workers, tvp_strerror(rc));
+        fail(d, rc, "cannot start the %d worker%s: %s", job->workers, job->workers > 1 ? "s" : "",
+             tvp_strerror(rc));
         goto out;
     }
     int nrows = 0;

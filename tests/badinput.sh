@@ -75,6 +75,7 @@ bad "no workload" "workload" --n 10
 bad "--n and --in together" "--n|--in" squares --n 10 --in "$T/in/word.txt"
 bad "--out in a missing folder" "$T/no-such-folder/r.csv" squares --n 10 --out "$T/no-such-folder/r.csv"
 bad "--bind a PU that does not exist" "--bind" squares --n 10 --bind list:100000
+bad "--n larger than memory" "--n|GiB" squares --n 64G --data scatter
 case "$BE" in
 serial) bad "--workers 2 for tvp-serial" "--workers" squares --n 10 --workers 2 ;;
 mpi) bad "--workers 3 under mpirun -np 2" "--workers 3|2" squares --n 10 --workers 3 ;;
