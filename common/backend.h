@@ -50,6 +50,10 @@ struct tvp_job {
      * block (tvp_partition(n, workers, w)); dynamic: piece k = chunk k. */
     struct tvp_checksum *pieces;
     uint64_t npieces;
+    /* Stencil workloads: the grid and its passes.  job->in and job->out (root, scatter)
+     * then hold grid->height rows of grid->stride bytes: the input image and the place for
+     * the output; src.items is the loaded image, packed (width * channels[0] per row). */
+    const struct tvp_grid *grid;
     void *state; /* the backend's own */
 };
 
@@ -66,6 +70,7 @@ struct tvp_job {
 struct tvp_run {
     double t_startup, t_distribute, t_compute, t_collect, t_total;
     uint64_t bytes_moved;
+    uint64_t halo_bytes; /* stencils: bytes of halo rows that crossed between processes */
     int *pu;          /* [workers], filled by the backend: PU each worker last ran on */
     long peak_rss_kb; /* summed over every process that held a worker */
 };
@@ -103,6 +108,7 @@ struct tvp_start {
 #define TVP_BACKEND_FIXED_WORKERS 1u /* workers = world size (MPI) or 1 (serial) */
 #define TVP_BACKEND_LOAD_EVERYWHERE 2u /* with --in and local data, every process loads */
 #define TVP_BACKEND_IPC 4u /* --ipc selects how data moves (posix); else recorded "none" */
+#define TVP_BACKEND_STENCIL_STATIC 8u /* stencils always run static row blocks */
 
 struct tvp_backend {
     const char *name;
@@ -117,6 +123,22 @@ struct tvp_backend {
     int (*start)(struct tvp_job *job, struct tvp_start *st);
     int (*run)(struct tvp_job *job, struct tvp_run *run);
     int (*stop)(struct tvp_job *job);
+    /* The same three for stencil workloads; NULL: this backend does not run them.
+     *
+     * Static schedule: the first tvp_stencil_active(job) workers own the row blocks
+     * tvp_partition(height, active, w) (fewer workers than rows would leave blocks thinner
+     * than the halo, so the rest idle).  t_distribute: the input rows, with their halo, reach
+     * their owners (scatter; local data: each worker made its own rows in start, with
+     * tvp_job_fill_rows).  t_compute: every pass, with the halo rows of each pass exchanged
+     * between neighbours before it (halo_bytes counts those that crossed between
+     * processes).  t_collect: the output rows reach job->out (scatter); local data: each
+     * owner's block stays, and its checksum goes to job->pieces[w] after the timed phases
+     * (tvp_job_rows_checksum).  A dynamic schedule hands out chunks of job->chunk rows on
+     * every pass where memory is shared; backends whose workers own private rows run
+     * static blocks and say so through TVP_BACKEND_STENCIL_STATIC. */
+    int (*stencil_start)(struct tvp_job *job, struct tvp_start *st);
+    int (*stencil_run)(struct tvp_job *job, struct tvp_run *run);
+    int (*stencil_stop)(struct tvp_job *job);
     void (*fini)(int err);
 };
 
@@ -145,5 +167,26 @@ static inline size_t tvp_job_out_bytes(const struct tvp_job *job, uint64_t items
 {
     return (size_t)items * job->wl->out_size;
 }
+
+/* Stencil helpers (common/stencil.c). */
+/* Workers that own rows: no block may be thinner than the widest halo. */
+int tvp_stencil_active(const struct tvp_job *job);
+/* Row r of a buffer. */
+static inline uint8_t *tvp_rows_at(const struct tvp_rows *r, uint32_t row)
+{
+    return r->data + (size_t)(row - r->first) * r->stride;
+}
+/* Input rows [b,e) (grid 0) into dst: from the loaded image, or generated. */
+void tvp_job_fill_rows(const struct tvp_job *job, uint32_t b, uint32_t e, const struct tvp_rows *dst);
+/* Pass p over rows [b,e). */
+static inline void tvp_job_pass(const struct tvp_job *job, int p, const struct tvp_rows *src,
+                                const struct tvp_rows *dst, uint32_t b, uint32_t e)
+{
+    job->wl->stencil->pass(job->grid, p, src, dst, b, e);
+}
+/* The checksum of output rows [b,e), packed (the output's row bytes, no stride padding),
+ * positioned where they lie in the whole output. */
+struct tvp_checksum tvp_job_rows_checksum(const struct tvp_job *job, const struct tvp_rows *out,
+                                          uint32_t b, uint32_t e);
 
 #endif

@@ -95,25 +95,30 @@ static uint64_t crc64_update(uint64_t crc, const unsigned char *p, size_t len)
     return ~tvp_crc64_table(raw, p + done, len - done);
 }
 
-struct tvp_checksum tvp_checksum_of(const void *data, size_t len)
+void tvp_checksum_add(struct tvp_checksum *c, uint64_t start, const void *data, size_t len)
 {
     pthread_once(&tables_once, tables_make);
-    struct tvp_checksum c = {0, 0, len};
     const unsigned char *p = data;
-    size_t words = len / 8;
-    uint64_t sum = 0;
-    for (size_t i = 0; i < words; i++) {
+    uint64_t pos = start + c->bytes, sum = c->sum;
+    size_t i = 0;
+    for (; i < len && pos % 8; i++, pos++) /* up to a word boundary of the whole output */
+        sum += (uint64_t)p[i] << (8 * (pos % 8));
+    for (; i + 8 <= len; i += 8) {
         uint64_t w;
-        memcpy(&w, p + 8 * i, 8);
+        memcpy(&w, p + i, 8);
         sum += w;
     }
-    if (len % 8) {
-        uint64_t w = 0;
-        memcpy(&w, p + 8 * words, len % 8);
-        sum += w;
-    }
-    c.sum = sum;
-    c.crc64 = crc64_update(0, p, len);
+    for (unsigned k = 0; i < len; i++, k++)
+        sum += (uint64_t)p[i] << (8 * k);
+    c->sum = sum;
+    c->crc64 = crc64_update(c->crc64, p, len);
+    c->bytes += len;
+}
+
+struct tvp_checksum tvp_checksum_of(const void *data, size_t len)
+{
+    struct tvp_checksum c = TVP_CHECKSUM_EMPTY;
+    tvp_checksum_add(&c, 0, data, len);
     return c;
 }
 

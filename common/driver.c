@@ -24,6 +24,14 @@ struct driver {
     const char *bind_name;
     int oversubscribed;
     void *loaded; /* items read from --in */
+    int stencil;  /* the workload's shape is a stencil (filter) */
+    struct tvp_grid grid;
+    struct tvp_image image; /* stencil: the --in image */
+    const char *record_path;
+    /* the hooks for the workload's shape */
+    int (*start)(struct tvp_job *, struct tvp_start *);
+    int (*run)(struct tvp_job *, struct tvp_run *);
+    int (*stop)(struct tvp_job *);
     struct tvp_row *rows;
     char err[512];
 };
@@ -131,9 +139,79 @@ static int plan_pinning(struct driver *d)
     return 0;
 }
 
+/* The bytes of the whole input or output at the root. */
+static size_t whole_bytes(const struct driver *d, int out)
+{
+    const struct tvp_job *job = &d->job;
+    if (d->stencil)
+        return (size_t)d->grid.height * d->grid.stride;
+    return out ? tvp_job_out_bytes(job, job->n) : tvp_job_in_bytes(job, job->n);
+}
+
+/* The rows of a whole-image buffer. */
+static struct tvp_rows whole_rows(const struct driver *d, void *buf)
+{
+    return (struct tvp_rows){buf, d->grid.stride, 0, d->grid.height};
+}
+
+/* The whole input, made (or copied from the loaded file) into buf. */
+static void fill_whole(const struct driver *d, void *buf)
+{
+    const struct tvp_job *job = &d->job;
+    if (d->stencil) {
+        struct tvp_rows r = whole_rows(d, buf);
+        tvp_job_fill_rows(job, 0, d->grid.height, &r);
+    } else {
+        tvp_job_fill(job, 0, job->n, buf);
+    }
+}
+
+/* Stencil input: the --in image (read by the root, and by every process when each reads
+ * its own rows) or the generated one's size; then the passes. */
+static int load_image(struct driver *d)
+{
+    struct tvp_job *job = &d->job;
+    const struct tvp_stencil_ops *ops = job->wl->stencil;
+    uint32_t width = d->opt.width, height = d->opt.height, channels = d->opt.channels;
+    int rc = 0;
+    if (d->opt.in_path) {
+        if (d->opt.given & (TVP_OPT_WIDTH | TVP_OPT_HEIGHT | TVP_OPT_CHANNELS))
+            return fail(d, TVP_EUSAGE, "--width, --height and --channels describe the generated "
+                                       "image; --in gives its own");
+        /* every process reads it: the others need its size, and with local data its rows */
+        rc = ops->load(d->opt.in_path, d->opt.max_pixels, &d->image, d->err, sizeof d->err);
+        if (agree(d, rc))
+            return fail(d, rc ? rc : TVP_EINPUT, "%s",
+                        rc ? d->err : "another process could not read --in");
+        width = d->image.width, height = d->image.height, channels = d->image.channels;
+        job->src.items = d->image.pix;
+    } else if ((uint64_t)width * height > d->opt.max_pixels) {
+        return fail(d, TVP_EUSAGE, "--width %u --height %u: %" PRIu64 " pixels is more than "
+                    "--max-pixels %" PRIu64, width, height, (uint64_t)width * height,
+                    d->opt.max_pixels);
+    }
+    rc = ops->plan(&d->opt, width, height, channels, &d->grid, d->err, sizeof d->err);
+    if (rc)
+        return fail(d, rc, "%s", d->err);
+    job->grid = &d->grid;
+    job->src.seed = d->opt.seed;
+    job->src.n = job->n = (uint64_t)width * height;
+    uint32_t out_channels = d->grid.channels[d->grid.npasses];
+    if (d->opt.out_path && d->opt.data != TVP_DATA_SCATTER)
+        return fail(d, TVP_EUSAGE, "--out: the filtered image is gathered only with --data scatter");
+    if (d->opt.out_path) { /* the root writes it; every rank takes the same way out */
+        rc = ROOT(d) ? ops->check_out(d->opt.out_path, out_channels, d->err, sizeof d->err) : 0;
+        if ((rc = agree(d, rc)))
+            return fail(d, rc, "%s", d->err);
+    }
+    return 0;
+}
+
 static int load_input(struct driver *d)
 {
     struct tvp_job *job = &d->job;
+    if (d->stencil)
+        return load_image(d);
     job->src.seed = d->opt.seed;
     job->src.n = job->n = d->opt.n;
     if (!d->opt.in_path)
@@ -181,8 +259,20 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
     strftime(row->timestamp, sizeof row->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     row->n = job->n;
     row->seed = d->opt.in_path ? 0 : d->opt.seed;
-    row->chunk = d->opt.schedule == TVP_SCHED_DYNAMIC ? job->chunk : 0;
-    row->schedule = tvp_schedule_name(d->opt.schedule);
+    if (d->stencil) {
+        row->width = d->grid.width;
+        row->height = d->grid.height;
+        row->channels = d->grid.channels[0];
+        row->filters = d->opt.filters;
+        row->iterations = d->opt.iterations;
+        row->halo_bytes = run->halo_bytes;
+    }
+    /* what ran: process backends run stencils as static blocks whatever was asked */
+    enum tvp_schedule sched = d->stencil && (d->be->flags & TVP_BACKEND_STENCIL_STATIC)
+                                  ? TVP_SCHED_STATIC
+                                  : d->opt.schedule;
+    row->chunk = sched == TVP_SCHED_DYNAMIC ? job->chunk : 0;
+    row->schedule = tvp_schedule_name(sched);
     row->data = tvp_data_name(d->opt.data);
     row->ipc = d->be->flags & TVP_BACKEND_IPC ? tvp_ipc_name(d->opt.ipc) : "none";
     row->bind = d->bind_name;
@@ -203,8 +293,11 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
     row->t_compute = run->t_compute;
     row->t_collect = run->t_collect;
     row->t_total = run->t_total;
-    double bytes = (double)job->n * (double)(job->wl->in_size + job->wl->out_size);
+    double bytes = d->stencil ? (double)job->n * (d->grid.channels[0] +
+                                                  d->grid.channels[d->grid.npasses])
+                              : (double)job->n * (double)(job->wl->in_size + job->wl->out_size);
     row->items_per_s = run->t_total > 0 ? (double)job->n / run->t_total : 0;
+    row->pixels_per_s = d->stencil ? row->items_per_s : 0;
     row->bytes_per_s = run->t_total > 0 ? bytes / run->t_total : 0;
     row->bytes_moved = run->bytes_moved;
     row->peak_rss_kb = run->peak_rss_kb;
@@ -216,6 +309,10 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
 static struct tvp_checksum run_checksum(const struct driver *d)
 {
     const struct tvp_job *job = &d->job;
+    if (job->out && d->stencil) {
+        struct tvp_rows r = whole_rows(d, job->out);
+        return tvp_job_rows_checksum(job, &r, 0, d->grid.height);
+    }
     if (job->out)
         return tvp_checksum_of(job->out, tvp_job_out_bytes(job, job->n));
     struct tvp_checksum c = TVP_CHECKSUM_EMPTY;
@@ -224,30 +321,55 @@ static struct tvp_checksum run_checksum(const struct driver *d)
     return c;
 }
 
-/* The serial reference: the whole input through the kernel in one call.  Compares the
- * checksum of every timed run and, in scatter mode, the bytes of the last one. */
+/* A stencil's serial reference: every pass over the whole grid, ping-ponging between ref
+ * and tmp so that the last pass lands in ref. */
+static void stencil_reference(const struct driver *d, void *in, void *ref, void *tmp)
+{
+    const struct tvp_grid *g = &d->grid;
+    struct tvp_rows src = whole_rows(d, in);
+    for (int p = 0; p < g->npasses; p++) {
+        struct tvp_rows dst = whole_rows(d, (g->npasses - 1 - p) % 2 == 0 ? ref : tmp);
+        tvp_job_pass(&d->job, p, &src, &dst, 0, g->height);
+        src = dst;
+    }
+}
+
+/* The serial reference: the whole input through the kernel in one call (a stencil: every
+ * pass over the whole grid).  Compares the checksum of every timed run and, in scatter
+ * mode, the bytes of the last one. */
 static int verify(struct driver *d, int nrows)
 {
     struct tvp_job *job = &d->job;
-    size_t in_bytes = tvp_job_in_bytes(job, job->n), out_bytes = tvp_job_out_bytes(job, job->n);
+    size_t in_bytes = whole_bytes(d, 0), out_bytes = whole_bytes(d, 1);
     void *in = job->in, *ref = tvp_alloc_touched(out_bytes);
+    void *tmp = d->stencil ? tvp_alloc_touched(out_bytes) : NULL;
     if (!in)
         in = tvp_alloc_touched(in_bytes);
-    if (!in || !ref) {
+    if (!in || !ref || (d->stencil && !tmp)) {
         if (in != job->in)
             tvp_free(in);
         tvp_free(ref);
+        tvp_free(tmp);
         return fail(d, TVP_ENOMEM, "out of memory for the serial reference");
     }
     if (in != job->in)
-        tvp_job_fill(job, 0, job->n, in);
-    tvp_job_kernel(job, in, ref, 0, job->n);
-    struct tvp_checksum want = tvp_checksum_of(ref, out_bytes);
+        fill_whole(d, in);
+    if (d->stencil)
+        stencil_reference(d, in, ref, tmp);
+    else
+        tvp_job_kernel(job, in, ref, 0, job->n);
+    tvp_free(tmp);
+    struct tvp_rows ref_rows = whole_rows(d, ref);
+    struct tvp_checksum want = d->stencil ? tvp_job_rows_checksum(job, &ref_rows, 0, d->grid.height)
+                                          : tvp_checksum_of(ref, out_bytes);
     int rc = 0;
     for (int i = 0; i < nrows; i++) {
         int ok = tvp_checksum_equal(d->rows[i].checksum, want);
-        if (ok && i == nrows - 1 && job->out && memcmp(job->out, ref, out_bytes) != 0)
+        if (ok && i == nrows - 1 && job->out && !d->stencil && memcmp(job->out, ref, out_bytes) != 0)
             ok = 0;
+        for (uint32_t r = 0; ok && i == nrows - 1 && job->out && d->stencil && r < d->grid.height; r++)
+            ok = memcmp((uint8_t *)job->out + r * d->grid.stride, (uint8_t *)ref + r * d->grid.stride,
+                        tvp_grid_row_bytes(&d->grid, d->grid.npasses)) == 0;
         d->rows[i].verified = ok;
         if (!ok && !rc)
             rc = fail(d, TVP_EVERIFY,
@@ -267,7 +389,10 @@ static int verify(struct driver *d, int nrows)
 static int check_memory(struct driver *d)
 {
     const struct tvp_job *job = &d->job;
-    double item = (double)(job->wl->in_size + job->wl->out_size), n = (double)job->n, need = 0;
+    /* a stencil holds input and output grids and a third to ping-pong */
+    double item = d->stencil ? 3.0 * (double)d->grid.stride / d->grid.width
+                             : (double)(job->wl->in_size + job->wl->out_size);
+    double n = (double)job->n, need = 0;
     int one_node = !(d->be->flags & TVP_BACKEND_FIXED_WORKERS) || d->world.size == 1;
     if (ROOT(d) && d->opt.data == TVP_DATA_SCATTER)
         need += n * item;              /* the root's whole input and output */
@@ -282,33 +407,36 @@ static int check_memory(struct driver *d)
     double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
     if (have > 0 && need > have)
         return fail(d, TVP_EUSAGE,
-                    "--n %" PRIu64 " needs about %.1f GiB of memory here; this machine has %.1f GiB",
-                    job->n, need / (1u << 30), have / (1u << 30));
+                    "%s %" PRIu64 " needs about %.1f GiB of memory here; this machine has %.1f GiB",
+                    d->stencil ? "an image of" : "--n", job->n, need / (1u << 30),
+                    have / (1u << 30));
     return 0;
 }
 
 static int run_all(struct driver *d)
 {
     struct tvp_job *job = &d->job;
-    const struct tvp_backend *be = d->be;
     int scatter = d->opt.data == TVP_DATA_SCATTER, root = ROOT(d);
-    size_t in_bytes = tvp_job_in_bytes(job, job->n), out_bytes = tvp_job_out_bytes(job, job->n);
+    size_t in_bytes = whole_bytes(d, 0), out_bytes = whole_bytes(d, 1);
     int rc = agree(d, check_memory(d));
     if (rc)
         return rc;
 
-    job->chunk = d->opt.chunk;
+    job->chunk = d->stencil && !(d->opt.given & TVP_OPT_CHUNK) ? TVP_DEFAULT_ROWS_CHUNK : d->opt.chunk;
     if (root && scatter) { /* the parent holds the whole input and receives all output */
         job->in = arr_alloc(d, in_bytes);
         job->out = arr_alloc(d, out_bytes);
         if (job->in && job->out)
-            tvp_job_fill(job, 0, job->n, job->in);
+            fill_whole(d, job->in);
         else
             rc = TVP_ENOMEM;
     }
     if (root && !scatter) {
-        job->npieces = d->opt.schedule == TVP_SCHED_STATIC ? (uint64_t)job->workers
-                                                            : tvp_chunk_count(job->n, job->chunk);
+        /* the pieces of the output the workers keep: static blocks (a stencil: the active
+         * workers' row blocks), or chunks */
+        job->npieces = d->stencil ? (uint64_t)tvp_stencil_active(job)
+                       : d->opt.schedule == TVP_SCHED_STATIC ? (uint64_t)job->workers
+                                                              : tvp_chunk_count(job->n, job->chunk);
         job->pieces = calloc(job->npieces, sizeof *job->pieces);
         rc = job->pieces ? rc : TVP_ENOMEM;
     }
@@ -321,7 +449,7 @@ static int run_all(struct driver *d)
         return fail(d, rc, "out of memory for %" PRIu64 " items", job->n);
 
     struct tvp_start st = {0};
-    rc = agree(d, be->start ? be->start(job, &st) : 0);
+    rc = agree(d, d->start ? d->start(job, &st) : 0);
     if (rc) {
         fail(d, rc, "cannot start the %d worker%s: %s", job->workers, job->workers > 1 ? "s" : "",
              tvp_strerror(rc));
@@ -337,7 +465,8 @@ static int run_all(struct driver *d)
             run.pu[w] = -1;
         run.peak_rss_kb = 0;
         run.bytes_moved = 0;
-        rc = agree(d, be->run(job, &run));
+        run.halo_bytes = 0;
+        rc = agree(d, d->run(job, &run));
         if (rc) {
             fail(d, rc, "run %d failed: %s", r, tvp_strerror(rc));
             break;
@@ -347,8 +476,8 @@ static int run_all(struct driver *d)
             nrows++;
         }
     }
-    if (be->stop) {
-        int stop_rc = be->stop(job);
+    if (d->stop) {
+        int stop_rc = d->stop(job);
         if (stop_rc && !rc)
             rc = fail(d, stop_rc, "a worker did not end cleanly: %s", tvp_strerror(stop_rc));
     }
@@ -356,13 +485,20 @@ static int run_all(struct driver *d)
         goto out;
     if (root && d->opt.verify)
         rc = verify(d, nrows);
+    if (root && d->stencil && d->opt.out_path) { /* the filtered image, as the last run left it */
+        struct tvp_image im = {d->grid.width, d->grid.height, d->grid.channels[d->grid.npasses],
+                               d->grid.stride, job->out};
+        int wr = job->wl->stencil->save(d->opt.out_path, &im, d->err, sizeof d->err);
+        if (wr)
+            rc = rc ? rc : fail(d, wr, "%s", d->err);
+    }
     if (root) {
-        int wr = d->opt.out_path
-                     ? tvp_record_write_file(d->opt.out_path, d->opt.format, d->rows, nrows)
+        int wr = d->record_path
+                     ? tvp_record_write_file(d->record_path, d->opt.format, d->rows, nrows)
                      : tvp_record_write(stdout, d->opt.format, d->rows, nrows);
         if (wr) {
             fail(d, wr, "cannot write the record to %s: %m",
-                 d->opt.out_path ? d->opt.out_path : "standard output");
+                 d->record_path ? d->record_path : "standard output");
             rc = rc ? rc : wr;
         }
     }
@@ -370,6 +506,38 @@ static int run_all(struct driver *d)
 out:
     free(run.pu);
     return rc;
+}
+
+/* The hooks and options for the workload's shape. */
+static int choose_shape(struct driver *d)
+{
+    const struct tvp_backend *be = d->be;
+    const struct tvp_options *o = &d->opt;
+    d->stencil = d->job.wl->shape == TVP_SHAPE_STENCIL;
+    if (!d->stencil) {
+        static const struct { unsigned bit; const char *name; } image_opts[] = {
+            {TVP_OPT_FILTER, "--filter"}, {TVP_OPT_ITERATIONS, "--iterations"},
+            {TVP_OPT_WIDTH, "--width"},   {TVP_OPT_HEIGHT, "--height"},
+            {TVP_OPT_CHANNELS, "--channels"}, {TVP_OPT_MAX_PIXELS, "--max-pixels"}};
+        for (size_t i = 0; i < sizeof image_opts / sizeof image_opts[0]; i++)
+            if (o->given & image_opts[i].bit)
+                return fail(d, TVP_EUSAGE, "%s: only the filter workload takes it", image_opts[i].name);
+        if (o->out_path && o->record_path)
+            return fail(d, TVP_EUSAGE, "--out and --record both name the record of %s; give one",
+                        o->workload);
+        d->record_path = o->record_path ? o->record_path : o->out_path;
+        d->start = be->start, d->run = be->run, d->stop = be->stop;
+        return 0;
+    }
+    if (o->given & TVP_OPT_N)
+        return fail(d, TVP_EUSAGE, "--n: the %s workload's size is --width and --height, or --in",
+                    o->workload);
+    if (!be->stencil_run)
+        return fail(d, TVP_ENOSYS, "the %s backend does not run the %s workload", be->name,
+                    o->workload);
+    d->record_path = o->record_path;
+    d->start = be->stencil_start, d->run = be->stencil_run, d->stop = be->stencil_stop;
+    return 0;
 }
 
 static void print_version(const struct driver *d)
@@ -412,10 +580,15 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
     d->job.world = &d->world;
     d->job.wl = tvp_workload_find(d->opt.workload);
     if (!d->job.wl) {
-        rc = fail(d, TVP_EUSAGE, "unknown workload '%s' (known: %s)", d->opt.workload,
-                  tvp_workloads[0]->name);
+        char known[256] = "";
+        for (int i = 0; tvp_workloads[i]; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     tvp_workloads[i]->name);
+        rc = fail(d, TVP_EUSAGE, "unknown workload '%s' (known: %s)", d->opt.workload, known);
         goto done;
     }
+    if ((rc = agree(d, choose_shape(d))))
+        goto done;
     if ((rc = agree(d, tvp_topo_open(&d->topo)))) {
         fail(d, rc, "cannot read the hardware topology (hwloc)");
         goto done;
@@ -429,28 +602,35 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
         (rc = load_input(d)))
         goto done;
     d->job.pu_plan = d->pu_plan;
+    /* fail early, before minutes of runs, when the record cannot be written */
+    const char *rp = d->record_path;
     struct stat sb;
-    if (d->opt.out_path && ROOT(d) && stat(d->opt.out_path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    if (rp && ROOT(d) && stat(rp, &sb) == 0 && S_ISDIR(sb.st_mode))
         rc = TVP_EUSAGE;
-    else if (d->opt.out_path && ROOT(d) && access(d->opt.out_path, F_OK) != 0) {
-        /* fail early, before minutes of runs, when the folder is not writable */
-        char *dir = strdup(d->opt.out_path), *slash = dir ? strrchr(dir, '/') : NULL;
+    else if (rp && ROOT(d) && access(rp, F_OK) != 0) {
+        char *dir = strdup(rp), *slash = dir ? strrchr(dir, '/') : NULL;
         if (dir && access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) != 0)
             rc = TVP_EUSAGE;
         free(dir);
     }
     if ((rc = agree(d, rc))) {
-        fail(d, rc, "--out %s: is a folder, or its folder does not exist or is not writable",
-             d->opt.out_path);
+        fail(d, rc, "%s %s: is a folder, or its folder does not exist or is not writable",
+             rp == d->opt.out_path ? "--out" : "--record", rp);
         goto done;
     }
+    if (d->stencil && d->opt.schedule == TVP_SCHED_DYNAMIC &&
+        (be->flags & TVP_BACKEND_STENCIL_STATIC) && ROOT(d))
+        fprintf(stderr, "%s: note: %s runs static blocks of rows here (each worker keeps its own "
+                        "rows); the record says schedule=static\n", prog, d->opt.workload);
     rc = run_all(d);
 
 done:
     if (d->job.in)
-        arr_release(d, d->job.in, tvp_job_in_bytes(&d->job, d->job.n));
+        arr_release(d, d->job.in, whole_bytes(d, 0));
     if (d->job.out)
-        arr_release(d, d->job.out, tvp_job_out_bytes(&d->job, d->job.n));
+        arr_release(d, d->job.out, whole_bytes(d, 1));
+    tvp_grid_free(&d->grid);
+    tvp_image_free(&d->image);
     free(d->job.pieces);
     free(d->rows);
     free(d->pu_plan);

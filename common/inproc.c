@@ -141,3 +141,131 @@ double tvp_inproc_take_dist(const struct tvp_job *job)
     }
     return dist;
 }
+
+/* ---- stencil workloads ---------------------------------------------------------------- */
+
+struct inproc_stencil {
+    void *in, *out, *tmp; /* whole grids; in/out are job->in/out with scatter data */
+    int own;              /* in and out are ours (local data) */
+    struct tvp_inproc_worker *workers;
+};
+
+static struct inproc_stencil *stencil(const struct tvp_job *job)
+{
+    return job->state;
+}
+
+int tvp_inproc_stencil_create(struct tvp_job *job)
+{
+    size_t bytes = (size_t)job->grid->height * job->grid->stride;
+    struct inproc_stencil *s = calloc(1, sizeof *s);
+    if (!s)
+        return TVP_ENOMEM;
+    job->state = s;
+    s->own = local(job);
+    s->workers = calloc((size_t)job->workers, sizeof *s->workers);
+    s->tmp = tvp_alloc_touched(bytes);
+    s->in = s->own ? tvp_alloc_touched(bytes) : job->in;
+    s->out = s->own ? tvp_alloc_touched(bytes) : job->out;
+    if (!s->workers || !s->tmp || !s->in || !s->out) {
+        tvp_inproc_stencil_destroy(job);
+        return TVP_ENOMEM;
+    }
+    return 0;
+}
+
+int tvp_inproc_stencil_destroy(struct tvp_job *job)
+{
+    struct inproc_stencil *s = stencil(job);
+    if (!s)
+        return 0;
+    if (s->own) {
+        tvp_free(s->in);
+        tvp_free(s->out);
+    }
+    tvp_free(s->tmp);
+    free(s->workers);
+    free(s);
+    job->state = NULL;
+    return 0;
+}
+
+static struct tvp_rows stencil_rows(const struct tvp_job *job, void *buf)
+{
+    return (struct tvp_rows){buf, job->grid->stride, 0, job->grid->height};
+}
+
+int tvp_inproc_stencil_worker_start(struct tvp_job *job, int w)
+{
+    struct inproc_stencil *s = stencil(job);
+    int rc = tvp_pin_thread(job->topo, job->pu_plan[w]);
+    if (rc || !s->own || w >= tvp_stencil_active(job))
+        return rc;
+    double t0 = tvp_now();
+    uint32_t b, e;
+    uint64_t b64, e64;
+    tvp_partition(job->grid->height, tvp_stencil_active(job), w, &b64, &e64);
+    b = (uint32_t)b64, e = (uint32_t)e64;
+    struct tvp_rows in = stencil_rows(job, s->in);
+    tvp_job_fill_rows(job, b, e, &in);
+    s->workers[w].t_touch = tvp_now() - t0;
+    return 0;
+}
+
+/* Pass p over rows [b,e): grid p is the input (p = 0) or the buffer pass p-1 wrote; the
+ * buffers alternate so that the last pass writes the output. */
+static void stencil_pass(struct tvp_job *job, int p, uint32_t b, uint32_t e)
+{
+    struct inproc_stencil *s = stencil(job);
+    int last = job->grid->npasses - 1;
+    void *dst = (last - p) % 2 == 0 ? s->out : s->tmp;
+    void *src = p == 0 ? s->in : (last - p) % 2 == 0 ? s->tmp : s->out;
+    struct tvp_rows from = stencil_rows(job, src), to = stencil_rows(job, dst);
+    if (b < e)
+        tvp_job_pass(job, p, &from, &to, b, e);
+}
+
+void tvp_inproc_stencil_block(struct tvp_job *job, int w, int p)
+{
+    int active = tvp_stencil_active(job);
+    if (w < active) {
+        uint64_t b, e;
+        tvp_partition(job->grid->height, active, w, &b, &e);
+        stencil_pass(job, p, (uint32_t)b, (uint32_t)e);
+    }
+    stencil(job)->workers[w].pu = tvp_pin_last_pu(job->topo);
+}
+
+uint64_t tvp_inproc_stencil_chunks(const struct tvp_job *job)
+{
+    return tvp_chunk_count(job->grid->height, job->chunk);
+}
+
+void tvp_inproc_stencil_chunk(struct tvp_job *job, int w, int p, uint64_t k)
+{
+    uint64_t b, e;
+    tvp_chunk_range(job->grid->height, job->chunk, k, &b, &e);
+    stencil_pass(job, p, (uint32_t)b, (uint32_t)e);
+    stencil(job)->workers[w].pu = tvp_pin_last_pu(job->topo);
+}
+
+void tvp_inproc_stencil_report(struct tvp_job *job, int w, struct tvp_run *run)
+{
+    struct inproc_stencil *s = stencil(job);
+    int active = tvp_stencil_active(job);
+    if (s->own && w < active) {
+        uint64_t b, e;
+        tvp_partition(job->grid->height, active, w, &b, &e);
+        struct tvp_rows out = stencil_rows(job, s->out);
+        job->pieces[w] = tvp_job_rows_checksum(job, &out, (uint32_t)b, (uint32_t)e);
+    }
+    run->pu[w] = s->workers[w].pu;
+}
+
+double tvp_inproc_stencil_max_touch(const struct tvp_job *job)
+{
+    double m = 0;
+    for (int w = 0; w < job->workers; w++)
+        m = stencil(job)->workers[w].t_touch > m ? stencil(job)->workers[w].t_touch : m;
+    return m;
+}

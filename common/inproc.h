@@ -35,3 +35,19 @@ double tvp_inproc_max_touch(const struct tvp_job *job);
 double tvp_inproc_take_dist(const struct tvp_job *job);
 
 #endif
+
+/* ---- stencil workloads: the grids are whole, shared by every worker ----------------- */
+/* job->state becomes the shared grids and per-worker state.  Scatter: the input is job->in
+ * and the output job->out; local data: the workers' own whole-size grids. */
+int tvp_inproc_stencil_create(struct tvp_job *job);
+int tvp_inproc_stencil_destroy(struct tvp_job *job);
+/* Called by worker w itself: pins it and, with local data, makes its input rows. */
+int tvp_inproc_stencil_worker_start(struct tvp_job *job, int w);
+/* Pass p over worker w's block (static; nothing for a worker that owns no rows). */
+void tvp_inproc_stencil_block(struct tvp_job *job, int w, int p);
+/* Pass p over chunk k of job->chunk rows (dynamic), done by worker w. */
+void tvp_inproc_stencil_chunk(struct tvp_job *job, int w, int p, uint64_t k);
+uint64_t tvp_inproc_stencil_chunks(const struct tvp_job *job);
+/* After the timed phases: the checksum of w's block (local data) and its PU. */
+void tvp_inproc_stencil_report(struct tvp_job *job, int w, struct tvp_run *run);
+double tvp_inproc_stencil_max_touch(const struct tvp_job *job);

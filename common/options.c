@@ -11,16 +11,29 @@ const char tvp_usage_text[] =
     "\n"
     "Workloads:\n"
     "  squares               out[i] = in[i]*in[i] over int64 (Pool.map(square, inputs))\n"
+    "  filter                image filters (a stencil: halo rows cross between workers)\n"
     "\n"
     "Input:\n"
-    "  --n N                 items (default 20000000; suffixes k, M, G = 10^3, 10^6, 10^9)\n"
-    "  --seed S              generator seed (default 42); values in [-2^31, 2^31)\n"
-    "  --in FILE             read items from FILE, one integer per line, instead\n"
+    "  --n N                 squares: items (default 20000000; suffixes k, M, G = 10^3,\n"
+    "                        10^6, 10^9)\n"
+    "  --seed S              generator seed (default 42); squares: values in [-2^31, 2^31)\n"
+    "  --in FILE             squares: one integer per line; filter: a PNG (8-bit gray,\n"
+    "                        gray+alpha, RGB, RGBA) or PGM/PPM (P2, P3, P5, P6, maxval 255)\n"
+    "Filter:\n"
+    "  --filter NAME[,NAME...]  applied in order (default gaussian3): gaussian3,\n"
+    "                        gaussian5, box3, sharpen, sobel, median3, gray\n"
+    "  --iterations K        apply the whole list K times (default 1)\n"
+    "  --width W --height H --channels 1|3   the generated image without --in\n"
+    "                        (default 8192 x 8192 x 3)\n"
+    "  --max-pixels P        refuse larger images (default 268435456)\n"
+    "  --out FILE            write the filtered image (.png, .pgm, .ppm; needs\n"
+    "                        --data scatter)\n"
     "Parallelism:\n"
     "  --workers W           threads or processes (default: PUs available; tvp-mpi: the\n"
     "                        ranks the launcher started; tvp-serial: 1)\n"
     "  --schedule static|dynamic   one block per worker, or chunks on demand\n"
-    "  --chunk C             items per chunk with dynamic (default 65536)\n"
+    "  --chunk C             items per chunk with dynamic (default 65536; filter: rows,\n"
+    "                        default 16)\n"
     "  --data local|scatter  each worker makes its own input and keeps its output, or the\n"
     "                        parent holds all input and must end with all output\n"
     "  --ipc pipe|shm        tvp-posix: move data through pipes or a shared mapping\n"
@@ -31,7 +44,8 @@ const char tvp_usage_text[] =
     "  --repeat R            timed runs, one record row each (default 5)\n"
     "  --verify              recompute serially and compare; a mismatch exits 1\n"
     "  --format text|csv|json   human table, CSV with header, or JSON lines\n"
-    "  --out FILE            write the record to FILE (atomically) instead of stdout\n"
+    "  --record FILE         write the record to FILE (atomically) instead of stdout\n"
+    "  --out FILE            squares: the same as --record\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime failure.\n";
@@ -49,6 +63,11 @@ void tvp_options_default(struct tvp_options *o)
     o->repeat = 5;
     o->warmup = 1;
     o->format = TVP_FMT_TEXT;
+    o->filters = "gaussian3";
+    o->iterations = 1;
+    o->width = o->height = TVP_DEFAULT_SIDE;
+    o->channels = 3;
+    o->max_pixels = (uint64_t)1 << 28;
 }
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), TVP_EUSAGE)
@@ -172,6 +191,7 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
                 return FAIL("--n: '%s' is not a positive whole number", v ? v : "");
             o->n = u;
             o->n_set = 1;
+            o->given |= TVP_OPT_N;
         } else if (strcmp(name, "--seed") == 0) {
             if (parse_u64(v, UINT64_MAX, &u) != 0)
                 return FAIL("--seed: '%s' is not a non-negative whole number", v ? v : "");
@@ -188,6 +208,7 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
             if (parse_u64(v, (uint64_t)1 << 40, &u) != 0 || u == 0)
                 return FAIL("--chunk: '%s' is not a positive whole number", v ? v : "");
             o->chunk = u;
+            o->given |= TVP_OPT_CHUNK;
         } else if (strcmp(name, "--repeat") == 0) {
             if (parse_u64(v, 1000000, &u) != 0 || u == 0)
                 return FAIL("--repeat: '%s' is not a whole number from 1 to 1000000", v ? v : "");
@@ -220,6 +241,36 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
             if (!v || !*v)
                 return FAIL("--out: a file name is needed");
             o->out_path = v;
+        } else if (strcmp(name, "--record") == 0) {
+            if (!v || !*v)
+                return FAIL("--record: a file name is needed");
+            o->record_path = v;
+        } else if (strcmp(name, "--filter") == 0) {
+            if (!v || !*v)
+                return FAIL("--filter: a filter name is needed (see --help)");
+            o->filters = v;
+            o->given |= TVP_OPT_FILTER;
+        } else if (strcmp(name, "--iterations") == 0) {
+            if (parse_u64(v, 1000000, &u) != 0 || u == 0)
+                return FAIL("--iterations: '%s' is not a whole number from 1 to 1000000", v ? v : "");
+            o->iterations = (int)u;
+            o->given |= TVP_OPT_ITERATIONS;
+        } else if (strcmp(name, "--width") == 0 || strcmp(name, "--height") == 0) {
+            if (parse_u64(v, UINT32_MAX, &u) != 0 || u == 0)
+                return FAIL("%s: '%s' is not a whole number from 1 to %u", name, v ? v : "",
+                            UINT32_MAX);
+            *(name[2] == 'w' ? &o->width : &o->height) = (uint32_t)u;
+            o->given |= name[2] == 'w' ? TVP_OPT_WIDTH : TVP_OPT_HEIGHT;
+        } else if (strcmp(name, "--channels") == 0) {
+            if (!v || (strcmp(v, "1") != 0 && strcmp(v, "3") != 0))
+                return FAIL("--channels: '%s' is not 1 or 3", v ? v : "");
+            o->channels = (uint32_t)(v[0] - '0');
+            o->given |= TVP_OPT_CHANNELS;
+        } else if (strcmp(name, "--max-pixels") == 0) {
+            if (parse_u64(v, UINT64_MAX, &u) != 0 || u == 0)
+                return FAIL("--max-pixels: '%s' is not a positive whole number", v ? v : "");
+            o->max_pixels = u;
+            o->given |= TVP_OPT_MAX_PIXELS;
         } else {
             return FAIL("unknown option '%s' (see --help)", name);
         }

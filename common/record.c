@@ -11,12 +11,14 @@
 
 const char tvp_record_csv_header[] =
     "schema,tool_version,git_commit,timestamp_utc,host,backend,workload,input,n,seed,"
+    "width,height,channels,filters,iterations,"
     "schedule,chunk,data,ipc,workers,bind,cpus,oversubscribed,transport,repeat,warmup,"
     "t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,items_per_s,"
-    "bytes_per_s,bytes_moved,peak_rss_kb,checksum_sum,checksum_crc64,verified";
+    "bytes_per_s,pixels_per_s,bytes_moved,halo_bytes,peak_rss_kb,checksum_sum,checksum_crc64,"
+    "verified";
 
 /* One table drives CSV and JSON, so the two can never disagree on a field. */
-enum field_kind { F_STR, F_U64, F_INT, F_LONG, F_SEC, F_RATE, F_HEX };
+enum field_kind { F_STR, F_U64, F_U32, F_INT, F_LONG, F_SEC, F_RATE, F_HEX };
 struct field {
     const char *name;
     enum field_kind kind;
@@ -31,6 +33,11 @@ static const struct field fields[] = {
     FLD_PTR("input", input),
     FLD("n", F_U64, n),
     FLD("seed", F_U64, seed),
+    FLD("width", F_U32, width),
+    FLD("height", F_U32, height),
+    FLD("channels", F_U32, channels),
+    FLD_PTR("filters", filters),
+    FLD("iterations", F_INT, iterations),
     FLD_PTR("schedule", schedule),
     FLD("chunk", F_U64, chunk),
     FLD_PTR("data", data),
@@ -49,7 +56,9 @@ static const struct field fields[] = {
     FLD("t_total", F_SEC, t_total),
     FLD("items_per_s", F_RATE, items_per_s),
     FLD("bytes_per_s", F_RATE, bytes_per_s),
+    FLD("pixels_per_s", F_RATE, pixels_per_s),
     FLD("bytes_moved", F_U64, bytes_moved),
+    FLD("halo_bytes", F_U64, halo_bytes),
     FLD("peak_rss_kb", F_LONG, peak_rss_kb),
     FLD("checksum_sum", F_HEX, checksum.sum),
     FLD("checksum_crc64", F_HEX, checksum.crc64),
@@ -72,6 +81,7 @@ static const char *field_text(const struct tvp_row *r, const struct field *f, ch
     switch (f->kind) {
     case F_STR: return *(const char *const *)p ? *(const char *const *)p : "";
     case F_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
+    case F_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)p); break;
     case F_INT: snprintf(buf, len, "%d", *(const int *)p); break;
     case F_LONG: snprintf(buf, len, "%ld", *(const long *)p); break;
     case F_SEC: snprintf(buf, len, "%.9f", *(const double *)p); break;
@@ -84,10 +94,11 @@ static const char *field_text(const struct tvp_row *r, const struct field *f, ch
 /* The fields in record order: fixed provenance first, then the table's. */
 static const char *const order[] = {
     "schema", "tool_version", "git_commit", "timestamp_utc", "host", "backend", "workload",
-    "input", "n", "seed", "schedule", "chunk", "data", "ipc", "workers", "bind", "cpus",
-    "oversubscribed", "transport", "repeat", "warmup", "t_init", "t_touch", "t_startup",
-    "t_distribute", "t_compute", "t_collect", "t_total", "items_per_s", "bytes_per_s",
-    "bytes_moved", "peak_rss_kb", "checksum_sum", "checksum_crc64", "verified"};
+    "input", "n", "seed", "width", "height", "channels", "filters", "iterations", "schedule",
+    "chunk", "data", "ipc", "workers", "bind", "cpus", "oversubscribed", "transport", "repeat",
+    "warmup", "t_init", "t_touch", "t_startup", "t_distribute", "t_compute", "t_collect",
+    "t_total", "items_per_s", "bytes_per_s", "pixels_per_s", "bytes_moved", "halo_bytes",
+    "peak_rss_kb", "checksum_sum", "checksum_crc64", "verified"};
 #define NORDER (sizeof order / sizeof order[0])
 
 /* Text of any record field by name; numeric fields set *numeric. */

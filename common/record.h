@@ -12,7 +12,10 @@ struct tvp_row {
     const char *backend, *workload, *input;
     char host[256];
     char timestamp[32]; /* UTC, ISO 8601 */
-    uint64_t n, seed, chunk;
+    uint64_t n, seed, chunk; /* filter: n = pixels, chunk in rows */
+    uint32_t width, height, channels; /* filter: the input image; 0 elsewhere */
+    const char *filters;              /* filter: the --filter list; NULL elsewhere */
+    int iterations;                   /* filter; 0 elsewhere */
     const char *schedule, *data, *ipc, *bind;
     int workers;
     char cpus[TVP_CPUS_MAX]; /* PU each worker ran on, space separated, -1 unknown */
@@ -24,7 +27,9 @@ struct tvp_row {
     double t_touch; /* one-off, not in t_total: first touch of the buffers */
     double t_startup, t_distribute, t_compute, t_collect, t_total;
     double items_per_s, bytes_per_s; /* n and n*(in+out bytes) over t_total */
+    double pixels_per_s;             /* filter: pixels over t_total; 0 elsewhere */
     uint64_t bytes_moved;            /* bytes copied between workers in the run */
+    uint64_t halo_bytes;             /* filter: halo rows that crossed between processes */
     long peak_rss_kb;                /* summed over every worker process */
     struct tvp_checksum checksum;
     int verified; /* 1 equal to serial, 0 differs, -1 not checked */

@@ -33,12 +33,42 @@ static int serial_run(struct tvp_job *job, struct tvp_run *run)
     return tvp_inproc_worker_report(job, 0, run);
 }
 
+static int serial_stencil_start(struct tvp_job *job, struct tvp_start *st)
+{
+    int rc = tvp_inproc_stencil_create(job);
+    if (!rc && (rc = tvp_inproc_stencil_worker_start(job, 0)))
+        tvp_inproc_stencil_destroy(job);
+    if (!rc)
+        st->t_touch = tvp_inproc_stencil_max_touch(job);
+    return rc;
+}
+
+static int serial_stencil_run(struct tvp_job *job, struct tvp_run *run)
+{
+    double t0 = tvp_now();
+    for (int p = 0; p < job->grid->npasses; p++) {
+        if (job->opt->schedule == TVP_SCHED_STATIC) {
+            tvp_inproc_stencil_block(job, 0, p);
+        } else {
+            for (uint64_t k = 0; k < tvp_inproc_stencil_chunks(job); k++)
+                tvp_inproc_stencil_chunk(job, 0, p, k);
+        }
+    }
+    tvp_run_static(run, 0, 0, tvp_now() - t0, 0);
+    tvp_inproc_stencil_report(job, 0, run);
+    run->peak_rss_kb = tvp_peak_rss_kb();
+    return 0;
+}
+
 static const struct tvp_backend tvp_backend_serial = {
     .name = "serial",
     .flags = TVP_BACKEND_FIXED_WORKERS,
     .start = serial_start,
     .run = serial_run,
     .stop = tvp_inproc_destroy,
+    .stencil_start = serial_stencil_start,
+    .stencil_run = serial_stencil_run,
+    .stencil_stop = tvp_inproc_stencil_destroy,
 };
 
 int main(int argc, char **argv)

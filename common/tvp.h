@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define TVP_SCHEMA_VERSION 1
+#define TVP_SCHEMA_VERSION 2
 
 /* ---- errors ---------------------------------------------------------------- */
 enum tvp_err {
@@ -37,6 +37,24 @@ enum tvp_format { TVP_FMT_TEXT, TVP_FMT_CSV, TVP_FMT_JSON };
 #define TVP_DEFAULT_N 20000000u
 #define TVP_DEFAULT_CHUNK 65536u
 #define TVP_DEFAULT_SEED 42u
+#define TVP_DEFAULT_SIDE 8192u   /* filter: width and height of the generated image */
+#define TVP_DEFAULT_ROWS_CHUNK 16u /* filter, dynamic schedule: rows per chunk */
+
+/* options that belong to one kind of workload (tvp_options.given), so that the driver can
+ * refuse them for the others */
+enum tvp_opt_bit {
+    TVP_OPT_N = 1u << 0,
+    TVP_OPT_CHUNK = 1u << 1,
+    TVP_OPT_FILTER = 1u << 2,
+    TVP_OPT_ITERATIONS = 1u << 3,
+    TVP_OPT_WIDTH = 1u << 4,
+    TVP_OPT_HEIGHT = 1u << 5,
+    TVP_OPT_CHANNELS = 1u << 6,
+    TVP_OPT_MAX_PIXELS = 1u << 7,
+};
+#define TVP_OPT_IMAGE                                                                         \
+    (TVP_OPT_FILTER | TVP_OPT_ITERATIONS | TVP_OPT_WIDTH | TVP_OPT_HEIGHT | TVP_OPT_CHANNELS |  \
+     TVP_OPT_MAX_PIXELS)
 
 struct tvp_options {
     const char *workload; /* first positional argument */
@@ -55,7 +73,14 @@ struct tvp_options {
     int repeat, warmup;
     int verify;
     enum tvp_format format;
-    const char *out_path;
+    const char *out_path;    /* squares: the record; filter: the output image */
+    const char *record_path; /* --record FILE: the record, for every workload */
+    /* filter */
+    const char *filters; /* --filter NAME[,NAME...] (default gaussian3) */
+    int iterations;      /* the whole list this many times */
+    uint32_t width, height, channels; /* the generated image */
+    uint64_t max_pixels;
+    unsigned given; /* TVP_OPT_* bits of the options on the command line */
     int help, version;
 };
 
@@ -86,6 +111,14 @@ void tvp_partition(uint64_t n, int parts, int index, uint64_t *begin, uint64_t *
 /* Fixed-size chunks for dynamic schedules: chunk k is [k*chunk, min(n,(k+1)*chunk)). */
 uint64_t tvp_chunk_count(uint64_t n, uint64_t chunk);
 void tvp_chunk_range(uint64_t n, uint64_t chunk, uint64_t k, uint64_t *begin, uint64_t *end);
+
+/* ---- rows of a 2-D grid (images) held by one buffer: row r, for first <= r < first +
+ * count, starts at data + (r - first) * stride.  Stencil workloads work on these. ---- */
+struct tvp_rows {
+    uint8_t *data;
+    size_t stride;
+    uint32_t first, count;
+};
 
 /* ---- memory ------------------------------------------------------------------ */
 /* 64-byte aligned (2 MiB for large sizes, so transparent huge pages can back them) and
@@ -127,8 +160,12 @@ struct tvp_checksum {
     uint64_t bytes;
 };
 #define TVP_CHECKSUM_EMPTY ((struct tvp_checksum){0, 0, 0})
+/* The checksum of data that begins the output (byte 0). */
 struct tvp_checksum tvp_checksum_of(const void *data, size_t len);
-/* checksum of a||b from those of a and b (a.bytes must be a multiple of 8) */
+/* Appends len bytes to *c, a piece of the output that begins at byte `start` of the whole
+ * (the sum's words are aligned to the whole output, not to the piece). */
+void tvp_checksum_add(struct tvp_checksum *c, uint64_t start, const void *data, size_t len);
+/* The checksum of a||b from those of a and b, b being the piece right after a. */
 struct tvp_checksum tvp_checksum_cat(struct tvp_checksum a, struct tvp_checksum b);
 int tvp_checksum_equal(struct tvp_checksum a, struct tvp_checksum b);
 

@@ -12,70 +12,35 @@
  * the chunk it last did (scatter: the output items; local: nothing, the worker keeps its
  * output; nothing the first time) and gets back the next chunk's number (NO_CHUNK: stop),
  * followed in scatter mode by that chunk's input items.  With local data, after the
- * window and untimed, every rank sends the root the checksum of each chunk it kept.  The root answers requests and, whenever none
- * is pending, computes the next chunk itself, so one rank does everything and two ranks
- * keep two cores busy.  The root knows which chunk each worker holds, so results are
- * received straight into job->out / job->pieces.  Distribute and collect count the time
- * each rank spends moving or making data (the root: serving requests, and its own chunks'
- * input); a worker's wait for the root's attention is in neither, so it is
- * part of the compute rest of the window.
+ * window and untimed, every rank sends the root the checksum of each chunk it kept.  The
+ * root answers requests and, whenever none is pending, computes the next chunk itself, so
+ * one rank does everything and two ranks keep two cores busy.  The root knows which chunk
+ * each worker holds, so results are received straight into job->out / job->pieces.
+ * Distribute and collect count the time each rank spends moving or making data (the root:
+ * serving requests, and its own chunks' input); a worker's wait for the root's attention
+ * is in neither, so it is part of the compute rest of the window.
+ *
+ * Stencil workloads (filter) are in stencil.c: static row blocks whatever the schedule,
+ * halo rows exchanged between neighbouring ranks before every pass.
  *
  * Messages never exceed TVP_MPI_MSG_MAX bytes (larger transfers go in pieces, in order)
  * and counts are in items of a contiguous datatype, so no count overflows an int.  When a
  * transfer fails a peer may be stuck in a matching call, so the backend marks itself
  * broken: agree() then answers without communicating and fini() calls MPI_Abort. */
 #include <limits.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "tvp_mpi.h"
 
-#ifndef TVP_MPI_MSG_MAX /* bytes in one message; -DTVP_MPI_MSG_MAX=64 exercises the pieces */
-#define TVP_MPI_MSG_MAX ((size_t)1 << 30)
-#endif
 #define NO_CHUNK UINT64_MAX
-
-enum mpi_tag { TAG_REQUEST = 1, TAG_ASSIGN, TAG_INPUT, TAG_BLOCK };
-enum mpi_phase { PHASE_STARTUP, PHASE_DISTRIBUTE, PHASE_COMPUTE, PHASE_COLLECT, PHASE_COUNT };
 
 /* The life of the MPI runtime in this process, for the hooks that get no job. */
 static struct {
     int up;     /* MPI_Init succeeded */
     int broken; /* a transfer failed: peers may be waiting in a matching call */
 } mpi_life;
-
-/* One kind of thing that travels: a datatype and the most of them one message holds. */
-struct mpi_lane {
-    MPI_Datatype type;
-    size_t size;
-    uint64_t max_items;
-};
-
-/* What each rank reports to the root after a run (gathered as bytes: one ABI). */
-struct mpi_report {
-    double t[PHASE_COUNT];
-    struct tvp_checksum sum; /* local static: checksum of this rank's block */
-    long rss_kb;
-    int pu;
-};
-
-struct mpi_state {
-    int rank, size;
-    int scatter, dynamic;
-    int inplace;    /* the root in scatter mode works in job->in/out themselves */
-    uint64_t b, e;  /* static: this rank's block */
-    void *in, *out; /* this rank's own buffers (block or one chunk); NULL when inplace */
-    struct mpi_lane lane_in, lane_out, lane_index;
-    int collective;       /* static scatter fits MPI_Scatterv/MPI_Gatherv int counts */
-    int *counts, *displs; /* root, static scatter: blocks in items */
-    uint64_t *owed;       /* root, dynamic: the chunk each rank holds */
-    MPI_Request *sending; /* worker, dynamic: the result in flight, one per message */
-    int nsending;
-    struct mpi_report *reports; /* root: one per rank */
-    struct tvp_chunk_store kept; /* local dynamic: the output of each chunk this rank did */
-};
 
 /* local dynamic, after the window: which chunk, and the checksum of its output */
 struct mpi_piece {
@@ -86,7 +51,7 @@ struct mpi_piece {
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* A failed call that only concerns this process (no peer waits on it). */
-static int mpi_local_err(int rc)
+int mpi_local_err(int rc)
 {
     int cls = MPI_ERR_OTHER;
     if (rc == MPI_SUCCESS)
@@ -96,7 +61,7 @@ static int mpi_local_err(int rc)
 }
 
 /* A failed transfer or collective: peers may be stuck, so no more communication. */
-static int mpi_comm_err(int rc)
+int mpi_comm_err(int rc)
 {
     if (rc == MPI_SUCCESS)
         return TVP_OK;
@@ -104,7 +69,7 @@ static int mpi_comm_err(int rc)
     return TVP_EWORKER;
 }
 
-static int mpi_barrier_wait(void) { return mpi_comm_err(MPI_Barrier(MPI_COMM_WORLD)); }
+int mpi_barrier_wait(void) { return mpi_comm_err(MPI_Barrier(MPI_COMM_WORLD)); }
 
 /* ---- init / agree / fini ---------------------------------------------------------- */
 
@@ -152,7 +117,7 @@ static int mpi_world_init(int *argc, char ***argv, struct tvp_world *w)
     return rc == MPI_SUCCESS ? TVP_OK : mpi_comm_err(rc);
 }
 
-static int mpi_errors_agree(int err)
+int mpi_errors_agree(int err)
 {
     int worst = err;
     if (!mpi_life.up)
@@ -254,10 +219,11 @@ static int mpi_blocks_move(struct tvp_job *job, struct mpi_state *s, int gather)
 
 /* ---- start / stop ----------------------------------------------------------------- */
 
-static void mpi_state_close(struct mpi_state *s)
+void mpi_state_close(struct mpi_state *s)
 {
     if (!s)
         return;
+    mpi_stencil_close(s->stencil);
     tvp_free(s->in);
     tvp_free(s->out);
     tvp_chunk_store_free(&s->kept);
@@ -352,11 +318,14 @@ static int mpi_state_open(struct tvp_job *job, struct mpi_state *s, double *t_to
     return rc;
 }
 
-static int mpi_job_start(struct tvp_job *job, struct tvp_start *st)
+/* The start of either shape: this rank's state by `open`, then agreement and the slowest
+ * rank's first-touch time. */
+int mpi_start_with(struct tvp_job *job, struct tvp_start *st,
+                   int (*open)(struct tvp_job *, struct mpi_state *, double *))
 {
     struct mpi_state *s = calloc(1, sizeof *s);
     double t_touch = 0;
-    int rc = s ? mpi_state_open(job, s, &t_touch) : TVP_ENOMEM;
+    int rc = s ? open(job, s, &t_touch) : TVP_ENOMEM;
     if ((rc = mpi_errors_agree(rc)) == TVP_OK)
         rc = mpi_comm_err(
             MPI_Allreduce(&t_touch, &st->t_touch, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
@@ -367,6 +336,11 @@ static int mpi_job_start(struct tvp_job *job, struct tvp_start *st)
     st->t_init = 0; /* MPI_Init is in world.t_init */
     job->state = s;
     return TVP_OK;
+}
+
+static int mpi_job_start(struct tvp_job *job, struct tvp_start *st)
+{
+    return mpi_start_with(job, st, mpi_state_open);
 }
 
 static int mpi_job_stop(struct tvp_job *job)
@@ -416,20 +390,29 @@ static int mpi_static_phase(struct tvp_job *job, struct mpi_state *s, enum mpi_p
     }
 }
 
-static int mpi_static_run(struct tvp_job *job, struct mpi_state *s, struct mpi_report *me,
-                          uint64_t *moved)
+int mpi_phases_run(struct tvp_job *job, struct mpi_state *s, mpi_phase_fn phase,
+                   struct mpi_report *me)
 {
     for (int ph = 0; ph < PHASE_COUNT; ph++) {
         int rc = mpi_barrier_wait();
         double t = tvp_now();
         if (!rc)
-            rc = mpi_static_phase(job, s, (enum mpi_phase)ph, me);
+            rc = phase(job, s, (enum mpi_phase)ph, me);
         me->t[ph] = tvp_now() - t;
         if (ph == PHASE_COMPUTE)
             me->pu = tvp_pin_last_pu(job->topo);
         if (rc)
             return rc;
     }
+    return TVP_OK;
+}
+
+static int mpi_static_run(struct tvp_job *job, struct mpi_state *s, struct mpi_report *me,
+                          uint64_t *moved)
+{
+    int rc = mpi_phases_run(job, s, mpi_static_phase, me);
+    if (rc)
+        return rc;
     if (!s->scatter) /* untimed: the checksum of this rank's piece */
         me->sum = tvp_job_checksum(job, s->out, s->b, s->e);
     if (s->scatter && s->rank == 0)
@@ -621,18 +604,21 @@ static int mpi_dynamic_run(struct tvp_job *job, struct mpi_state *s, struct mpi_
 
 /* ---- one run ------------------------------------------------------------------------ */
 
-/* At the root: the maximum of each phase over ranks, PUs, memory and local pieces. */
+/* At the root: the maximum of each phase over ranks, PUs, memory, halo bytes and local
+ * pieces. */
 static void mpi_reports_merge(struct tvp_job *job, const struct mpi_state *s, double window,
                               struct tvp_run *run)
 {
     double t[PHASE_COUNT] = {0};
     run->peak_rss_kb = 0;
+    run->halo_bytes = 0;
     for (int r = 0; r < s->size; r++) {
         const struct mpi_report *rep = &s->reports[r];
         for (int ph = 0; ph < PHASE_COUNT; ph++)
             t[ph] = rep->t[ph] > t[ph] ? rep->t[ph] : t[ph];
         run->pu[r] = rep->pu;
         run->peak_rss_kb += rep->rss_kb;
+        run->halo_bytes += rep->halo_bytes;
         if (!s->scatter && !s->dynamic && (uint64_t)r < job->npieces)
             job->pieces[r] = rep->sum;
     }
@@ -643,19 +629,12 @@ static void mpi_reports_merge(struct tvp_job *job, const struct mpi_state *s, do
                        t[PHASE_COLLECT]);
 }
 
-static int mpi_job_run(struct tvp_job *job, struct tvp_run *run)
+int mpi_run_finish(struct tvp_job *job, struct mpi_state *s, struct mpi_report *me,
+                   uint64_t moved, double window, struct tvp_run *run)
 {
-    struct mpi_state *s = job->state;
-    struct mpi_report me = {.sum = TVP_CHECKSUM_EMPTY, .pu = -1};
-    uint64_t moved = 0;
-    double window = 0;
-    int rc = s->dynamic ? mpi_dynamic_run(job, s, &me, &moved, &window)
-                        : mpi_static_run(job, s, &me, &moved);
-    if (rc)
-        return rc;
-    me.rss_kb = tvp_peak_rss_kb();
-    rc = mpi_comm_err(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, s->reports, (int)sizeof me,
-                                 MPI_BYTE, 0, MPI_COMM_WORLD));
+    me->rss_kb = tvp_peak_rss_kb();
+    int rc = mpi_comm_err(MPI_Gather(me, (int)sizeof *me, MPI_BYTE, s->reports, (int)sizeof *me,
+                                     MPI_BYTE, 0, MPI_COMM_WORLD));
     if (rc)
         return rc;
     if (s->rank == 0) {
@@ -665,13 +644,27 @@ static int mpi_job_run(struct tvp_job *job, struct tvp_run *run)
     return TVP_OK;
 }
 
+static int mpi_job_run(struct tvp_job *job, struct tvp_run *run)
+{
+    struct mpi_state *s = job->state;
+    struct mpi_report me = {.sum = TVP_CHECKSUM_EMPTY, .pu = -1};
+    uint64_t moved = 0;
+    double window = 0;
+    int rc = s->dynamic ? mpi_dynamic_run(job, s, &me, &moved, &window)
+                        : mpi_static_run(job, s, &me, &moved);
+    return rc ? rc : mpi_run_finish(job, s, &me, moved, window, run);
+}
+
 const struct tvp_backend tvp_backend_mpi = {
     .name = "mpi",
-    .flags = TVP_BACKEND_FIXED_WORKERS | TVP_BACKEND_LOAD_EVERYWHERE,
+    .flags = TVP_BACKEND_FIXED_WORKERS | TVP_BACKEND_LOAD_EVERYWHERE | TVP_BACKEND_STENCIL_STATIC,
     .init = mpi_world_init,
     .agree = mpi_errors_agree,
     .start = mpi_job_start,
     .run = mpi_job_run,
     .stop = mpi_job_stop,
+    .stencil_start = mpi_stencil_start,
+    .stencil_run = mpi_stencil_run,
+    .stencil_stop = mpi_stencil_stop,
     .fini = mpi_world_fini,
 };

@@ -67,11 +67,69 @@ static int openmp_run(struct tvp_job *job, struct tvp_run *run)
     return rc;
 }
 
+static int openmp_stencil_start(struct tvp_job *job, struct tvp_start *st)
+{
+    int rc = tvp_inproc_stencil_create(job), team = 0;
+    if (rc)
+        return rc;
+    omp_set_dynamic(0);
+    double t0 = tvp_now();
+#pragma omp parallel num_threads(job->workers) reduction(min : rc)
+    {
+        if (omp_get_thread_num() == 0)
+            team = omp_get_num_threads();
+        rc = tvp_inproc_stencil_worker_start(job, omp_get_thread_num());
+    }
+    st->t_touch = tvp_inproc_stencil_max_touch(job);
+    st->t_init = tvp_now() - t0 - st->t_touch;
+    if (!rc && team != job->workers)
+        rc = TVP_ENOSYS;
+    if (rc)
+        tvp_inproc_stencil_destroy(job);
+    return rc;
+}
+
+/* Every pass inside one parallel region: the rows of a pass are shared, so the halo is
+ * simply read from the neighbours' rows after the barrier that ends the pass before. */
+static int openmp_stencil_run(struct tvp_job *job, struct tvp_run *run)
+{
+    double t[5];
+    int dynamic = job->opt->schedule == TVP_SCHED_DYNAMIC, npasses = job->grid->npasses;
+    uint64_t chunks = tvp_inproc_stencil_chunks(job);
+    t[0] = tvp_now();
+#pragma omp parallel num_threads(job->workers)
+    {
+        int w = omp_get_thread_num();
+#pragma omp barrier
+        if (w == 0)
+            t[1] = t[2] = tvp_now(); /* startup; distribute: nothing moves */
+        for (int p = 0; p < npasses; p++) {
+            if (dynamic) {
+#pragma omp for schedule(dynamic, 1)
+                for (uint64_t k = 0; k < chunks; k++)
+                    tvp_inproc_stencil_chunk(job, w, p, k);
+            } else {
+                tvp_inproc_stencil_block(job, w, p);
+#pragma omp barrier
+            }
+        }
+        if (w == 0)
+            t[3] = t[4] = tvp_now(); /* collect: nothing moves either */
+        tvp_inproc_stencil_report(job, w, run);
+    }
+    tvp_run_static(run, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
+    run->peak_rss_kb = tvp_peak_rss_kb();
+    return 0;
+}
+
 static const struct tvp_backend tvp_backend_openmp = {
     .name = "openmp",
     .start = openmp_start,
     .run = openmp_run,
     .stop = tvp_inproc_destroy,
+    .stencil_start = openmp_stencil_start,
+    .stencil_run = openmp_stencil_run,
+    .stencil_stop = tvp_inproc_stencil_destroy,
 };
 
 int main(int argc, char **argv)

@@ -26,15 +26,12 @@
  *
  * A worker that dies is end of file on its result pipe, POLLHUP, or EPIPE on its command
  * pipe (SIGPIPE is ignored): the hook returns TVP_EWORKER and the pool is marked broken;
- * stop() then closes every pipe, which ends the remaining workers, and reaps them. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* F_SETPIPE_SZ, F_GETPIPE_SZ */
-#endif
-
+ * stop() then closes every pipe, which ends the remaining workers, and reaps them.
+ *
+ * This file is the map shape and the pool; stencil.c runs the stencil shape on the same
+ * pool and messages (posix.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,66 +40,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend.h"
-
-#define POSIX_PIPE_BYTES (1 << 20) /* 1.3 GB/s through a default 64 KiB pipe, 3.2 after */
-
-/* how a worker ends; the parent wants POSIX_EXIT_OK from every worker */
-enum posix_exit { POSIX_EXIT_OK = 0, POSIX_EXIT_SETUP = 1, POSIX_EXIT_PROTOCOL = 2 };
-
-enum posix_msg_type {
-    POSIX_MSG_READY = 1,
-    POSIX_MSG_RUN,
-    POSIX_MSG_INPUT,
-    POSIX_MSG_COMPUTE,
-    POSIX_MSG_OUTPUT,
-    POSIX_MSG_CHUNK,
-    POSIX_MSG_REPORT,
-    POSIX_MSG_EXIT,
-};
-
-struct posix_msg {
-    uint32_t type;
-    int32_t err;              /* reply: 0 or a TVP_E* code */
-    uint64_t chunk;           /* CHUNK: the chunk index (echoed by the reply) */
-    uint64_t payload;         /* bytes of items that follow this header */
-    double t_touch;           /* READY */
-    double t_dist, t_coll;    /* REPORT, dynamic: time spent moving/producing data */
-    int64_t rss_kb;           /* REPORT */
-    int32_t pu, pad;          /* REPORT: PU right after the last compute */
-    struct tvp_checksum sum;  /* CHUNK (local), REPORT (local static) */
-};
-/* one write() of at most PIPE_BUF bytes is atomic: a header never arrives in pieces */
-_Static_assert(sizeof(struct posix_msg) <= PIPE_BUF, "posix_msg must fit in PIPE_BUF");
+#include "posix.h"
 
 /* REPORT payload, local data with a dynamic schedule: a chunk and its output's checksum */
 struct posix_piece {
     uint64_t k;
     struct tvp_checksum sum;
-};
-
-/* where a worker's items live */
-enum posix_path {
-    POSIX_PATH_LOCAL, /* data=local: made by the worker, only checksums come back */
-    POSIX_PATH_PIPE,  /* data=scatter ipc=pipe: through the pipes, into private buffers */
-    POSIX_PATH_SHM,   /* data=scatter ipc=shm: in place in the parent's shared arrays */
-};
-
-/* the parent's view of one worker */
-struct posix_worker {
-    pid_t pid;
-    int cmd;      /* write end of its command pipe */
-    int res;      /* read end of its result pipe */
-    int inflight; /* chunks sent and not yet reported done */
-};
-
-struct posix_pool {
-    int count;           /* workers forked so far */
-    int broken;          /* the error that broke a run: the protocol state is lost */
-    size_t cmd_capacity; /* the smallest command pipe's capacity */
-    struct posix_worker *w;
-    struct pollfd *pfd;  /* dynamic schedule: the result pipes with chunks in flight */
-    int *pfd_worker;
 };
 
 /* a worker's own state, in the child */
@@ -122,7 +65,7 @@ struct posix_child {
 
 /* ---- the job ------------------------------------------------------------------ */
 
-static enum posix_path posix_path_of(const struct tvp_job *job)
+enum posix_path posix_path_of(const struct tvp_job *job)
 {
     if (job->opt->data == TVP_DATA_LOCAL)
         return POSIX_PATH_LOCAL;
@@ -169,7 +112,7 @@ static int posix_msg_carries_output(uint32_t type)
 }
 
 /* Writes the header, then m->payload bytes from payload in one large write. */
-static int posix_msg_send(int fd, const struct posix_msg *m, const void *payload)
+int posix_msg_send(int fd, const struct posix_msg *m, const void *payload)
 {
     if (tvp_write_full(fd, m, sizeof *m) == 0 &&
         (m->payload == 0 || tvp_write_full(fd, payload, (size_t)m->payload) == 0))
@@ -178,7 +121,7 @@ static int posix_msg_send(int fd, const struct posix_msg *m, const void *payload
 }
 
 /* Reads one header; end of file means the other side is gone. */
-static int posix_msg_recv(int fd, struct posix_msg *m)
+int posix_msg_recv(int fd, struct posix_msg *m)
 {
     ssize_t got = tvp_read_full(fd, m, sizeof *m);
     if (got < 0)
@@ -187,7 +130,7 @@ static int posix_msg_recv(int fd, struct posix_msg *m)
 }
 
 /* Reads the payload that follows header m, which must be exactly len bytes. */
-static int posix_payload_recv(int fd, const struct posix_msg *m, void *buf, size_t len)
+int posix_payload_recv(int fd, const struct posix_msg *m, void *buf, size_t len)
 {
     if (m->payload != len)
         return TVP_EWORKER;
@@ -202,7 +145,7 @@ static int posix_payload_recv(int fd, const struct posix_msg *m, void *buf, size
 /* ---- pipes ------------------------------------------------------------------------- */
 
 /* A pipe raised to POSIX_PIPE_BYTES where the system allows; its capacity to *capacity. */
-static int posix_pipe_open(int fds[2], size_t *capacity)
+int posix_pipe_open(int fds[2], size_t *capacity)
 {
     if (pipe(fds) < 0)
         return TVP_ESYS;
@@ -212,7 +155,7 @@ static int posix_pipe_open(int fds[2], size_t *capacity)
     return 0;
 }
 
-static void posix_fd_close(int *fd)
+void posix_fd_close(int *fd)
 {
     if (*fd >= 0) {
         int saved = errno;
@@ -356,9 +299,11 @@ static int posix_child_serve(struct posix_child *c, struct posix_msg *m)
     return err;
 }
 
-/* The life of worker w after fork(): never returns. */
-static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd, int res)
+/* The life of worker w after fork(): never returns (a posix_child_fn). */
+static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd, int res,
+                                       void *arg)
 {
+    (void)arg;
     struct posix_child c = {.job = job,
                             .path = posix_path_of(job),
                             .index = w,
@@ -383,8 +328,10 @@ static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd
 
 /* ---- the pool (parent side) ------------------------------------------------------ */
 
-/* Creates worker w: its two pipes, then fork().  The child keeps only its own ends. */
-static int posix_pool_fork(struct tvp_job *job, struct posix_pool *p, int w)
+/* Creates worker w: its two pipes, then fork().  The child keeps only its own ends of the
+ * pool's pipes and runs child(). */
+static int posix_pool_fork(struct tvp_job *job, struct posix_pool *p, int w, posix_child_fn *child,
+                           void *arg)
 {
     int cmd[2], res[2];
     size_t cap, unused;
@@ -411,7 +358,8 @@ static int posix_pool_fork(struct tvp_job *job, struct posix_pool *p, int w)
             close(p->w[i].cmd);
             close(p->w[i].res);
         }
-        posix_child_main(job, w, cmd[0], res[1]);
+        child(job, w, cmd[0], res[1], arg);
+        _exit(POSIX_EXIT_PROTOCOL); /* a child main does not return */
     }
     close(cmd[0]);
     close(res[1]);
@@ -608,9 +556,14 @@ static int posix_pool_feed(struct tvp_job *job, struct posix_pool *p, struct tvp
 /* Ends every worker: EXIT when the pool is healthy; otherwise closing its pipes is
  * enough (it reads end of file or gets EPIPE and _exits).  Then reaps them all.  Returns
  * TVP_EWORKER when one did not exit with status 0. */
-static int posix_pool_destroy(struct posix_pool *p)
+int posix_pool_destroy(struct posix_pool *p)
 {
     int err = p->broken;
+
+    /* a worker waiting at a shared barrier for one that died would never read the closed
+     * pipes: those pools are ended by force once broken (our own children, by pid) */
+    for (int w = 0; p->broken && p->kill_if_broken && w < p->count; w++)
+        (void)kill(p->w[w].pid, SIGKILL);
 
     for (int w = 0; w < p->count; w++) {
         struct posix_msg m = {.type = POSIX_MSG_EXIT};
@@ -659,11 +612,26 @@ static void posix_release(struct tvp_job *job, void *a, size_t bytes)
         munmap(a, bytes ? bytes : 1);
 }
 
-static int posix_start(struct tvp_job *job, struct tvp_start *st)
+/* Reads worker w's READY: no payload, its t_touch in m. */
+static int posix_ready_recv(struct posix_pool *p, int w, struct posix_msg *m)
+{
+    int err = posix_msg_recv(p->w[w].res, m);
+    if (err)
+        return err;
+    if (m->err)
+        return m->err < 0 ? m->err : TVP_EWORKER;
+    if (m->type != POSIX_MSG_READY)
+        return TVP_EWORKER;
+    return posix_payload_recv(p->w[w].res, m, NULL, 0);
+}
+
+int posix_pool_start(struct tvp_job *job, posix_child_fn *child, void *arg, struct tvp_start *st,
+                     struct posix_pool **out)
 {
     struct posix_pool *p;
     int err = 0;
 
+    *out = NULL;
     if (job->workers < 1)
         return TVP_EUSAGE;
     if (!(p = calloc(1, sizeof *p)) || !(p->w = calloc((size_t)job->workers, sizeof *p->w)) ||
@@ -681,11 +649,11 @@ static int posix_start(struct tvp_job *job, struct tvp_start *st)
 
     double t0 = tvp_now();
     for (int w = 0; w < job->workers && !err; w++)
-        err = posix_pool_fork(job, p, w);
+        err = posix_pool_fork(job, p, w, child, arg);
     st->t_touch = 0;
     for (int w = 0; w < p->count && !err; w++) {
         struct posix_msg m;
-        err = posix_worker_recv(job, p, w, POSIX_MSG_READY, &m, NULL);
+        err = posix_ready_recv(p, w, &m);
         if (!err && m.t_touch > st->t_touch)
             st->t_touch = m.t_touch;
     }
@@ -695,8 +663,17 @@ static int posix_start(struct tvp_job *job, struct tvp_start *st)
         (void)posix_pool_destroy(p);
         return err;
     }
-    job->state = p;
+    *out = p;
     return 0;
+}
+
+static int posix_start(struct tvp_job *job, struct tvp_start *st)
+{
+    struct posix_pool *p;
+    int err = posix_pool_start(job, posix_child_main, NULL, st, &p);
+    if (!err)
+        job->state = p;
+    return err;
 }
 
 static int posix_run(struct tvp_job *job, struct tvp_run *run)
@@ -750,10 +727,13 @@ static int posix_stop(struct tvp_job *job)
 
 const struct tvp_backend tvp_backend_posix = {
     .name = "posix",
-    .flags = TVP_BACKEND_IPC,
+    .flags = TVP_BACKEND_IPC | TVP_BACKEND_STENCIL_STATIC,
     .alloc = posix_alloc,
     .release = posix_release,
     .start = posix_start,
     .run = posix_run,
     .stop = posix_stop,
+    .stencil_start = posix_stencil_start,
+    .stencil_run = posix_stencil_run,
+    .stencil_stop = posix_stencil_stop,
 };

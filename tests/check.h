@@ -6,6 +6,7 @@
 #define TVP_TEST_CHECK_H
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,5 +45,33 @@
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
+
+
+/* ---- shared by the test programs: a PRNG of their own (xorshift64*), independent of
+ * the generators under test, and an allocation that cannot fail quietly ---- */
+static uint64_t rng_state;
+
+static inline uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* uniform in [0, bound), bound > 0 */
+static inline uint64_t rnd_below(uint64_t bound)
+{
+    return rnd() % bound;
+}
+
+static inline void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    CHECK(p != NULL);
+    return p;
+}
 
 #endif

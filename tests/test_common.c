@@ -19,32 +19,7 @@
 #include "tvp.h"
 #include "workload.h"
 
-/* ---- a PRNG of the test's own (xorshift64*), independent of the generator under test */
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* uniform in [0, bound), bound > 0 */
-static uint64_t rnd_below(uint64_t bound)
-{
-    return rnd() % bound;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    CHECK(p != NULL);
-    return p;
-}
 
 /* ---- reference implementations, written independently of common/ ---------------- */
 

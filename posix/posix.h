@@ -1,0 +1,108 @@
+/* The POSIX backend's shared pieces: the message every pipe carries, the pipes, and the
+ * pool of fork()ed workers (posix.c).  The map shape (posix.c) and the stencil shape
+ * (stencil.c) each give the pool their own worker main and protocol on top of these. */
+#ifndef TVP_POSIX_H
+#define TVP_POSIX_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* F_SETPIPE_SZ, F_GETPIPE_SZ */
+#endif
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#include "backend.h"
+
+#define POSIX_PIPE_BYTES (1 << 20) /* 1.3 GB/s through a default 64 KiB pipe, 3.2 after */
+
+/* how a worker ends; the parent wants POSIX_EXIT_OK from every worker */
+enum posix_exit { POSIX_EXIT_OK = 0, POSIX_EXIT_SETUP = 1, POSIX_EXIT_PROTOCOL = 2 };
+
+enum posix_msg_type {
+    POSIX_MSG_READY = 1,
+    POSIX_MSG_RUN,
+    POSIX_MSG_INPUT,
+    POSIX_MSG_COMPUTE,
+    POSIX_MSG_OUTPUT,
+    POSIX_MSG_CHUNK,
+    POSIX_MSG_REPORT,
+    POSIX_MSG_EXIT,
+};
+
+struct posix_msg {
+    uint32_t type;
+    int32_t err;              /* reply: 0 or a TVP_E* code */
+    uint64_t chunk;           /* CHUNK: the chunk index (echoed by the reply) */
+    uint64_t payload;         /* bytes of items that follow this header */
+    double t_touch;           /* READY */
+    double t_dist, t_coll;    /* REPORT, dynamic: time spent moving/producing data */
+    int64_t rss_kb;           /* REPORT */
+    int32_t pu, pad;          /* REPORT: PU right after the last compute */
+    struct tvp_checksum sum;  /* CHUNK (local), REPORT (local static) */
+    uint64_t halo_bytes;      /* REPORT, stencil: halo bytes this worker wrote to others */
+};
+/* one write() of at most PIPE_BUF bytes is atomic: a header never arrives in pieces */
+_Static_assert(sizeof(struct posix_msg) <= PIPE_BUF, "posix_msg must fit in PIPE_BUF");
+
+/* where a worker's data lives */
+enum posix_path {
+    POSIX_PATH_LOCAL, /* data=local: made by the worker, only checksums come back */
+    POSIX_PATH_PIPE,  /* data=scatter ipc=pipe: through the pipes, into private buffers */
+    POSIX_PATH_SHM,   /* data=scatter ipc=shm: in place in the parent's shared arrays */
+};
+enum posix_path posix_path_of(const struct tvp_job *job);
+
+/* the parent's view of one worker */
+struct posix_worker {
+    pid_t pid;
+    int cmd;      /* write end of its command pipe */
+    int res;      /* read end of its result pipe */
+    int inflight; /* chunks sent and not yet reported done */
+};
+
+struct posix_pool {
+    int count;           /* workers forked so far */
+    int broken;          /* the error that broke a run: the protocol state is lost */
+    int kill_if_broken;  /* workers may wait on each other outside the pipes (a shared
+                            barrier): when broken, destroy SIGKILLs them before reaping */
+    size_t cmd_capacity; /* the smallest command pipe's capacity */
+    struct posix_worker *w;
+    struct pollfd *pfd;  /* [count]: for polling the result pipes */
+    int *pfd_worker;
+};
+
+/* ---- messages ---------------------------------------------------------------------- */
+/* Writes the header, then m->payload bytes from payload in one large write. */
+int posix_msg_send(int fd, const struct posix_msg *m, const void *payload);
+/* Reads one header; end of file means the other side is gone (TVP_EWORKER). */
+int posix_msg_recv(int fd, struct posix_msg *m);
+/* Reads the payload that follows header m, which must be exactly len bytes. */
+int posix_payload_recv(int fd, const struct posix_msg *m, void *buf, size_t len);
+
+/* ---- pipes ------------------------------------------------------------------------- */
+/* A pipe raised to POSIX_PIPE_BYTES where the system allows; its capacity to *capacity. */
+int posix_pipe_open(int fds[2], size_t *capacity);
+void posix_fd_close(int *fd); /* closes *fd if open (errno kept), sets it to -1 */
+
+/* ---- the pool ------------------------------------------------------------------------ */
+/* The life of worker w after fork(), given its read end of the command pipe and write end
+ * of the result pipe (every other pool pipe is already closed): it sends READY, serves
+ * commands, and ends with _exit, never returning. */
+typedef void posix_child_fn(const struct tvp_job *job, int w, int cmd, int res, void *arg);
+
+/* Forks job->workers workers running child(job, w, cmd, res, arg) and waits for every
+ * READY (st: the largest t_touch, and the rest of the time as t_init).  SIGPIPE is
+ * ignored from here on.  On failure nothing is left: the forked workers are reaped. */
+int posix_pool_start(struct tvp_job *job, posix_child_fn *child, void *arg, struct tvp_start *st,
+                     struct posix_pool **out);
+/* Ends every worker (EXIT when healthy, closed pipes otherwise) and reaps them all;
+ * TVP_EWORKER (or the error that broke the pool) when one did not exit with status 0. */
+int posix_pool_destroy(struct posix_pool *p);
+
+/* ---- stencil hooks (stencil.c) -------------------------------------------------------- */
+int posix_stencil_start(struct tvp_job *job, struct tvp_start *st);
+int posix_stencil_run(struct tvp_job *job, struct tvp_run *run);
+int posix_stencil_stop(struct tvp_job *job);
+
+#endif
