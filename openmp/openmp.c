@@ -3,9 +3,17 @@
 
 #include "inproc.h"
 
-static int openmp_start(struct tvp_job *job, struct tvp_start *st)
+/* The shared-memory state of one workload shape (common/inproc.c). */
+struct team_ops {
+    int (*create)(struct tvp_job *job);
+    int (*worker_start)(struct tvp_job *job, int w);
+    double (*max_touch)(const struct tvp_job *job);
+    int (*destroy)(struct tvp_job *job);
+};
+
+static int openmp_team_start(struct tvp_job *job, struct tvp_start *st, const struct team_ops *ops)
 {
-    int rc = tvp_inproc_create(job), team = 0;
+    int rc = ops->create(job), team = 0;
     if (rc)
         return rc;
     omp_set_dynamic(0);
@@ -15,15 +23,22 @@ static int openmp_start(struct tvp_job *job, struct tvp_start *st)
     {
         if (omp_get_thread_num() == 0)
             team = omp_get_num_threads();
-        rc = tvp_inproc_worker_start(job, omp_get_thread_num());
+        rc = ops->worker_start(job, omp_get_thread_num());
     }
-    st->t_touch = tvp_inproc_max_touch(job);
+    st->t_touch = ops->max_touch(job);
     st->t_init = tvp_now() - t0 - st->t_touch;
     if (!rc && team != job->workers)
         rc = TVP_ENOSYS; /* the runtime would not give us the team (OMP_THREAD_LIMIT?) */
     if (rc)
-        tvp_inproc_destroy(job);
+        ops->destroy(job);
     return rc;
+}
+
+static int openmp_start(struct tvp_job *job, struct tvp_start *st)
+{
+    static const struct team_ops map = {tvp_inproc_create, tvp_inproc_worker_start,
+                                        tvp_inproc_max_touch, tvp_inproc_destroy};
+    return openmp_team_start(job, st, &map);
 }
 
 static int openmp_run(struct tvp_job *job, struct tvp_run *run)
@@ -69,24 +84,10 @@ static int openmp_run(struct tvp_job *job, struct tvp_run *run)
 
 static int openmp_stencil_start(struct tvp_job *job, struct tvp_start *st)
 {
-    int rc = tvp_inproc_stencil_create(job), team = 0;
-    if (rc)
-        return rc;
-    omp_set_dynamic(0);
-    double t0 = tvp_now();
-#pragma omp parallel num_threads(job->workers) reduction(min : rc)
-    {
-        if (omp_get_thread_num() == 0)
-            team = omp_get_num_threads();
-        rc = tvp_inproc_stencil_worker_start(job, omp_get_thread_num());
-    }
-    st->t_touch = tvp_inproc_stencil_max_touch(job);
-    st->t_init = tvp_now() - t0 - st->t_touch;
-    if (!rc && team != job->workers)
-        rc = TVP_ENOSYS;
-    if (rc)
-        tvp_inproc_stencil_destroy(job);
-    return rc;
+    static const struct team_ops stencil = {
+        tvp_inproc_stencil_create, tvp_inproc_stencil_worker_start, tvp_inproc_stencil_max_touch,
+        tvp_inproc_stencil_destroy};
+    return openmp_team_start(job, st, &stencil);
 }
 
 /* Every pass inside one parallel region: the rows of a pass are shared, so the halo is

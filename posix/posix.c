@@ -299,6 +299,11 @@ static int posix_child_serve(struct posix_child *c, struct posix_msg *m)
     return err;
 }
 
+static int posix_child_serve_any(void *c, struct posix_msg *m)
+{
+    return posix_child_serve(c, m);
+}
+
 /* The life of worker w after fork(): never returns (a posix_child_fn). */
 static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd, int res,
                                        void *arg)
@@ -311,9 +316,15 @@ static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd
                             .res = res,
                             .pu = -1,
                             .rss_base_kb = tvp_peak_rss_kb()};
-    struct posix_msg m = {.type = POSIX_MSG_READY};
+    double t_touch = 0;
+    int err = posix_child_setup(&c, &t_touch);
+    posix_child_loop(cmd, res, err, t_touch, posix_child_serve_any, &c);
+}
 
-    m.err = posix_child_setup(&c, &m.t_touch);
+_Noreturn void posix_child_loop(int cmd, int res, int setup_err, double t_touch,
+                                posix_serve_fn *serve, void *child)
+{
+    struct posix_msg m = {.type = POSIX_MSG_READY, .err = setup_err, .t_touch = t_touch};
     if (posix_msg_send(res, &m, NULL) != 0 || m.err)
         _exit(POSIX_EXIT_SETUP);
     for (;;) {
@@ -321,7 +332,7 @@ static _Noreturn void posix_child_main(const struct tvp_job *job, int w, int cmd
             _exit(POSIX_EXIT_PROTOCOL);
         if (m.type == POSIX_MSG_EXIT)
             _exit(POSIX_EXIT_OK);
-        if (posix_child_serve(&c, &m) != 0)
+        if (serve(child, &m) != 0)
             _exit(POSIX_EXIT_PROTOCOL);
     }
 }

@@ -91,6 +91,12 @@ void posix_fd_close(int *fd); /* closes *fd if open (errno kept), sets it to -1 
  * commands, and ends with _exit, never returning. */
 typedef void posix_child_fn(const struct tvp_job *job, int w, int cmd, int res, void *arg);
 
+/* A worker's life after its setup: READY (with setup_err and t_touch), then every command
+ * read from cmd goes to serve(child, m), until EXIT or the parent's end; never returns. */
+typedef int posix_serve_fn(void *child, struct posix_msg *m);
+_Noreturn void posix_child_loop(int cmd, int res, int setup_err, double t_touch,
+                                posix_serve_fn *serve, void *child);
+
 /* Forks job->workers workers running child(job, w, cmd, res, arg) and waits for every
  * READY (st: the largest t_touch, and the rest of the time as t_init).  SIGPIPE is
  * ignored from here on.  On failure nothing is left: the forked workers are reaped. */

@@ -385,6 +385,11 @@ static void stencil_child_links(struct stencil_child *c)
     }
 }
 
+static int stencil_child_serve_any(void *c, struct posix_msg *m)
+{
+    return stencil_child_serve(c, m);
+}
+
 /* The life of worker w after fork() (a posix_child_fn): never returns. */
 static void stencil_child_main(const struct tvp_job *job, int w, int cmd, int res, void *arg)
 {
@@ -397,7 +402,6 @@ static void stencil_child_main(const struct tvp_job *job, int w, int cmd, int re
                               .res = res,
                               .pu = -1,
                               .rss_base_kb = tvp_peak_rss_kb()};
-    struct posix_msg m = {.type = POSIX_MSG_READY};
 
     stencil_child_links(&c);
     /* shm: a worker waiting at the barrier reads no pipe, so it would outlive a parent
@@ -409,17 +413,9 @@ static void stencil_child_main(const struct tvp_job *job, int w, int cmd, int re
         stencil_block(job, s->active, w, &c.b, &c.e);
         stencil_span(job, c.b, c.e, &c.lo, &c.hi);
     }
-    m.err = stencil_child_setup(&c, &m.t_touch);
-    if (posix_msg_send(res, &m, NULL) != 0 || m.err)
-        _exit(POSIX_EXIT_SETUP);
-    for (;;) {
-        if (posix_msg_recv(cmd, &m) != 0) /* the parent is gone */
-            _exit(POSIX_EXIT_PROTOCOL);
-        if (m.type == POSIX_MSG_EXIT)
-            _exit(POSIX_EXIT_OK);
-        if (stencil_child_serve(&c, &m) != 0)
-            _exit(POSIX_EXIT_PROTOCOL);
-    }
+    double t_touch = 0;
+    int err = stencil_child_setup(&c, &t_touch);
+    posix_child_loop(cmd, res, err, t_touch, stencil_child_serve_any, &c);
 }
 
 /* ---- the parent -------------------------------------------------------------------- */
