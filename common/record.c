@@ -176,6 +176,11 @@ static void text_write(FILE *f, const struct tvp_row *rows, int nrows)
     fprintf(f, "schedule=%s chunk=%" PRIu64 " data=%s ipc=%s bind=%s cpus=[%s]%s transport=%s\n",
             r0->schedule, r0->chunk, r0->data, r0->ipc, r0->bind, r0->cpus,
             r0->oversubscribed ? " OVERSUBSCRIBED" : "", r0->transport);
+    if (r0->width)
+        fprintf(f, "image %ux%ux%u (%s) filters=%s iterations=%d halo_bytes=%" PRIu64
+                   " bytes_moved=%" PRIu64 "\n",
+                r0->width, r0->height, r0->channels, r0->input, r0->filters ? r0->filters : "",
+                r0->iterations, r0->halo_bytes, r0->bytes_moved);
     fprintf(f, "one-off: init %.3f ms, first touch %.3f ms\n", 1e3 * r0->t_init, 1e3 * r0->t_touch);
     fprintf(f, "%6s %10s %10s %10s %10s %10s %10s %10s %12s %9s\n", "repeat", "startup_ms",
             "distrib_ms", "compute_ms", "collect_ms", "total_ms", "Mitems/s", "GB/s",
