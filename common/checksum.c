@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "crc64.h"
+#include "arch.h"
 #include "tvp.h"
 
 #define POLY 0xc96c5795d7870f42u /* 0x42f0e1eba9ea3693 reflected */

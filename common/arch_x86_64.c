@@ -1,6 +1,8 @@
-/* CRC-64/XZ by carry-less multiplication (x86-64 PCLMULQDQ), four 128-bit lanes folded
- * 64 bytes at a time; the tail goes back to the table code.  CMake compiles this file on
- * x86-64 and crc64_generic.c elsewhere.
+/* The x86-64 fast paths (see arch.h).  CMake compiles this file on x86-64 and
+ * arch_generic.c elsewhere.
+ *
+ * CRC-64/XZ by carry-less multiplication (PCLMULQDQ), four 128-bit lanes folded 64 bytes
+ * at a time; the tail goes back to the table code.
  *
  * In the reflected representation a 64-bit word's bit i is the coefficient of x^(63-i),
  * and a carry-less product comes out multiplied by x; so folding a 128-bit lane (lo, hi)
@@ -8,7 +10,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "crc64.h"
+#include "arch.h"
 
 __attribute__((target("pclmul,sse4.1"))) static __m128i fold(__m128i acc, __m128i k, __m128i data)
 {
@@ -48,4 +50,21 @@ size_t tvp_crc64_fast(uint64_t *raw, const unsigned char *p, size_t len)
     return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")
                ? crc64_clmul(raw, p, len)
                : 0;
+}
+
+/* SSE2 is part of x86-64 itself: no check needed. */
+const char *tvp_skip_none_of4(const char *p, const char *e, char a, char b, char c, char d)
+{
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    const __m128i vc = _mm_set1_epi8(c), vd = _mm_set1_epi8(d);
+    while (e - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+    return p;
 }
