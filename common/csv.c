@@ -9,19 +9,6 @@
 #include "arch.h"
 #include "csv.h"
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return rc;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* '\n' bytes in [p, e): a plain loop that gcc vectorizes */
 static uint64_t count_lf(const char *p, const char *e)
 {
@@ -154,7 +141,7 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
                 const char *c = memchr(q, '"', (size_t)(e - q));
                 if (!c) {
                     r->pos = (size_t)(e - r->buf);
-                    return fail(TVP_EINPUT, err, errlen,
+                    return tvp_errorf(TVP_EINPUT, err, errlen,
                                 "line %" PRIu64 ": unterminated quoted field", line);
                 }
                 if (c + 1 < e && c[1] == '"') {
@@ -200,7 +187,7 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
                 break;
             }
             r->pos = (size_t)(p - r->buf);
-            return fail(TVP_EINPUT, err, errlen,
+            return tvp_errorf(TVP_EINPUT, err, errlen,
                         "line %" PRIu64 ": text after a closing quote", line);
         }
         /* unquoted field: the fast path */
@@ -235,7 +222,7 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
         }
         /* *p == '"' */
         r->pos = (size_t)(p - r->buf);
-        return fail(TVP_EINPUT, err, errlen,
+        return tvp_errorf(TVP_EINPUT, err, errlen,
                     "line %" PRIu64 ": '\"' inside an unquoted field", line);
     }
     /* the scratch buffer is final now: point the escaped fields into it */
@@ -244,7 +231,7 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
             if (!r->fields[i].p)
                 r->fields[i].p = r->scratch + r->soff[i];
     if (n > INT_MAX)
-        return fail(TVP_EINPUT, err, errlen, "line %" PRIu64 ": more than %d fields", r->line,
+        return tvp_errorf(TVP_EINPUT, err, errlen, "line %" PRIu64 ": more than %d fields", r->line,
                     INT_MAX);
     r->pos = (size_t)(p - r->buf);
     r->line = line;

@@ -17,23 +17,6 @@
 
 /* ---- messages ------------------------------------------------------------------------ */
 
-/* Formats a message into err (when there is one), keeps it on one line, returns rc. */
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return rc;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p; p++) /* a path or a library message cannot break the line */
-        if (*p == '\n' || *p == '\r')
-            *p = '?';
-    return rc;
-}
-
 /* The first bytes of a file, for "starts with '...'": printable ASCII as it is, the
  * rest as \xNN. */
 static void show_bytes(const unsigned char *b, size_t n, char *out, size_t outlen)
@@ -55,22 +38,22 @@ static int check_size(const char *path, uint64_t width, uint64_t height, uint32_
                       uint64_t max_pixels, size_t *bytes, char *err, size_t errlen)
 {
     if (width == 0 || height == 0)
-        return fail(TVP_EINPUT, err, errlen, "%s: zero %s (%" PRIu64 " x %" PRIu64 " pixels)",
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: zero %s (%" PRIu64 " x %" PRIu64 " pixels)",
                     path, width == 0 ? "width" : "height", width, height);
     if (width > UINT32_MAX || height > UINT32_MAX)
-        return fail(TVP_EINPUT, err, errlen,
+        return tvp_errorf(TVP_EINPUT, err, errlen,
                     "%s: %" PRIu64 " x %" PRIu64 " pixels is too large (at most %" PRIu32
                     " on a side)",
                     path, width, height, UINT32_MAX);
     uint64_t pixels = width * height; /* both < 2^32: no overflow */
     uint64_t limit = SIZE_MAX < UINT64_MAX ? (uint64_t)SIZE_MAX : UINT64_MAX;
     if (pixels > limit / channels)
-        return fail(TVP_EINPUT, err, errlen,
+        return tvp_errorf(TVP_EINPUT, err, errlen,
                     "%s: %" PRIu64 " x %" PRIu64 " pixels x %" PRIu32
                     " channels is too large (the size overflows)",
                     path, width, height, channels);
     if (pixels > max_pixels)
-        return fail(TVP_EINPUT, err, errlen,
+        return tvp_errorf(TVP_EINPUT, err, errlen,
                     "%s: %" PRIu64 " x %" PRIu64 " = %" PRIu64
                     " pixels is above the limit of %" PRIu64 " pixels",
                     path, width, height, pixels, max_pixels);
@@ -149,7 +132,7 @@ static int png_decode(struct png_rd *st)
     int depth, type, interlace;
     png_get_IHDR(png, info, &w, &h, &depth, &type, &interlace, NULL, NULL);
     if (depth > 8) {
-        st->rc = fail(TVP_EINPUT, st->err, st->errlen,
+        st->rc = tvp_errorf(TVP_EINPUT, st->err, st->errlen,
                       "%s: 16-bit samples are not supported (only 8-bit PNG)", st->path);
         return -2;
     }
@@ -165,7 +148,7 @@ static int png_decode(struct png_rd *st)
     uint32_t ch = png_get_channels(png, info);
     size_t bytes;
     if (ch < 1 || ch > 4 || png_get_bit_depth(png, info) != 8) {
-        st->rc = fail(TVP_EINPUT, st->err, st->errlen,
+        st->rc = tvp_errorf(TVP_EINPUT, st->err, st->errlen,
                       "%s: unsupported PNG layout (%u channels of %d bits after expansion)",
                       st->path, (unsigned)ch, (int)png_get_bit_depth(png, info));
         return -2;
@@ -175,7 +158,7 @@ static int png_decode(struct png_rd *st)
         return -2;
     size_t stride = (size_t)w * ch;
     if (png_get_rowbytes(png, info) != stride) {
-        st->rc = fail(TVP_EINPUT, st->err, st->errlen,
+        st->rc = tvp_errorf(TVP_EINPUT, st->err, st->errlen,
                       "%s: unexpected PNG row size %zu (expected %zu)", st->path,
                       (size_t)png_get_rowbytes(png, info), stride);
         return -2;
@@ -183,7 +166,7 @@ static int png_decode(struct png_rd *st)
     st->pix = malloc(bytes);
     st->rows = malloc((size_t)h * sizeof *st->rows);
     if (!st->pix || !st->rows) {
-        st->rc = fail(TVP_ENOMEM, st->err, st->errlen,
+        st->rc = tvp_errorf(TVP_ENOMEM, st->err, st->errlen,
                       "%s: out of memory (%zu bytes for %" PRIu32 " x %" PRIu32 " pixels)",
                       st->path, bytes, (uint32_t)w, (uint32_t)h);
         return -2;
@@ -218,7 +201,7 @@ static int read_png(FILE *f, const char *path, uint64_t max_pixels, struct tvp_i
         st.info = png_create_info_struct(st.png);
     if (!st.png || !st.info) {
         png_destroy_read_struct(st.png ? &st.png : NULL, NULL, NULL);
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng)", path);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng)", path);
     }
     int r = png_decode(&st);
     png_destroy_read_struct(&st.png, &st.info, NULL);
@@ -235,16 +218,16 @@ static int read_png(FILE *f, const char *path, uint64_t max_pixels, struct tvp_i
     if (r == -2)
         return st.rc;
     if (st.box.sys_errno)
-        return fail(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
                     strerror(st.box.sys_errno));
     if (st.box.eof)
-        return fail(TVP_EINPUT, err, errlen, "%s: truncated PNG (unexpected end of file)", path);
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: truncated PNG (unexpected end of file)", path);
     if (strcasestr(st.box.msg, "out of memory"))
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng: %s)", path, st.box.msg);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng: %s)", path, st.box.msg);
     if (st.box.warning[0]) /* "Invalid IHDR data" says why only in a warning */
-        return fail(TVP_EINPUT, err, errlen, "%s: corrupt PNG: %s (libpng warned: %s)", path,
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: corrupt PNG: %s (libpng warned: %s)", path,
                     st.box.msg, st.box.warning);
-    return fail(TVP_EINPUT, err, errlen, "%s: corrupt PNG: %s", path, st.box.msg);
+    return tvp_errorf(TVP_EINPUT, err, errlen, "%s: corrupt PNG: %s", path, st.box.msg);
 }
 
 /* ---- netpbm reading ------------------------------------------------------------------------ */
@@ -315,7 +298,7 @@ static int pnm_number(FILE *f, uint64_t *val, int *term, char *text, size_t text
 
 static int pnm_read_error(const struct pnm *p)
 {
-    return fail(TVP_EINPUT, p->err, p->errlen, "%s: read error: %s", p->path,
+    return tvp_errorf(TVP_EINPUT, p->err, p->errlen, "%s: read error: %s", p->path,
                 strerror(errno ? errno : EIO));
 }
 
@@ -327,21 +310,21 @@ static int pnm_header_number(const struct pnm *p, const char *name, uint64_t *va
     if (r == -2)
         return pnm_read_error(p);
     if (r == 0)
-        return fail(TVP_EINPUT, p->err, p->errlen, "%s: truncated header (no %s)", p->path,
+        return tvp_errorf(TVP_EINPUT, p->err, p->errlen, "%s: truncated header (no %s)", p->path,
                     name);
     if (r < 0)
-        return fail(TVP_EINPUT, p->err, p->errlen, "%s: bad header: %s '%s' is not a number",
+        return tvp_errorf(TVP_EINPUT, p->err, p->errlen, "%s: bad header: %s '%s' is not a number",
                     p->path, name, text);
     if (*term != EOF && !is_ws(*term)) {
         char bad[8];
         unsigned char tc = (unsigned char)*term;
         show_bytes(&tc, 1, bad, sizeof bad);
-        return fail(TVP_EINPUT, p->err, p->errlen,
+        return tvp_errorf(TVP_EINPUT, p->err, p->errlen,
                     "%s: bad header: %s '%s' is followed by '%s', not whitespace", p->path, name,
                     text, bad);
     }
     if (strcmp(name, "maxval") != 0 && *val > UINT32_MAX)
-        return fail(TVP_EINPUT, p->err, p->errlen,
+        return tvp_errorf(TVP_EINPUT, p->err, p->errlen,
                     "%s: bad header: %s %s is too large (at most %" PRIu32 ")", p->path, name,
                     text, UINT32_MAX);
     return 0;
@@ -359,17 +342,17 @@ static int read_pnm(FILE *f, const char *path, char kind, uint64_t max_pixels,
     char text[32];
     int rc = pnm_header_number(&p, "width", &w, &term, text, sizeof text);
     if (!rc && term == EOF)
-        rc = fail(TVP_EINPUT, err, errlen, "%s: truncated header (no height)", path);
+        rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: truncated header (no height)", path);
     if (!rc)
         rc = pnm_header_number(&p, "height", &h, &term, text, sizeof text);
     if (!rc && term == EOF)
-        rc = fail(TVP_EINPUT, err, errlen, "%s: truncated header (no maxval)", path);
+        rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: truncated header (no maxval)", path);
     if (!rc)
         rc = pnm_header_number(&p, "maxval", &maxval, &term, text, sizeof text);
     if (rc)
         return rc;
     if (maxval != 255)
-        return fail(TVP_EINPUT, err, errlen, "%s: maxval %s is not supported (only 255)", path,
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: maxval %s is not supported (only 255)", path,
                     text);
     size_t bytes;
     rc = check_size(path, w, h, ch, max_pixels, &bytes, err, errlen);
@@ -377,7 +360,7 @@ static int read_pnm(FILE *f, const char *path, char kind, uint64_t max_pixels,
         return rc;
     uint8_t *pix = malloc(bytes);
     if (!pix)
-        return fail(TVP_ENOMEM, err, errlen,
+        return tvp_errorf(TVP_ENOMEM, err, errlen,
                     "%s: out of memory (%zu bytes for %" PRIu64 " x %" PRIu64 " pixels)", path,
                     bytes, w, h);
     /* The raster starts after the single whitespace character that ended maxval (a
@@ -388,7 +371,7 @@ static int read_pnm(FILE *f, const char *path, char kind, uint64_t max_pixels,
             if (ferror(f))
                 rc = pnm_read_error(&p);
             else
-                rc = fail(TVP_EINPUT, err, errlen,
+                rc = tvp_errorf(TVP_EINPUT, err, errlen,
                           "%s: truncated pixel data (expected %zu bytes, got %zu)", path, bytes,
                           got);
         }
@@ -400,7 +383,7 @@ static int read_pnm(FILE *f, const char *path, char kind, uint64_t max_pixels,
             if (r == -2) {
                 rc = pnm_read_error(&p);
             } else if (r == 0) {
-                rc = fail(TVP_EINPUT, err, errlen,
+                rc = tvp_errorf(TVP_EINPUT, err, errlen,
                           "%s: truncated pixel data (expected %zu values, got %zu)", path, bytes,
                           i);
             } else if (r < 0 || (t != EOF && !is_ws(t))) {
@@ -408,11 +391,11 @@ static int read_pnm(FILE *f, const char *path, char kind, uint64_t max_pixels,
                 unsigned char tc = (unsigned char)t;
                 if (r > 0)
                     show_bytes(&tc, 1, bad, sizeof bad);
-                rc = fail(TVP_EINPUT, err, errlen,
+                rc = tvp_errorf(TVP_EINPUT, err, errlen,
                           "%s: bad pixel value '%s%s' (value %zu of %zu): not a number", path,
                           text, bad, i + 1, bytes);
             } else if (v > 255) {
-                rc = fail(TVP_EINPUT, err, errlen,
+                rc = tvp_errorf(TVP_EINPUT, err, errlen,
                           "%s: pixel value %s (value %zu of %zu) is above maxval 255", path, text,
                           i + 1, bytes);
             }
@@ -441,22 +424,22 @@ int tvp_image_read(const char *path, uint64_t max_pixels, struct tvp_image *im, 
     memset(im, 0, sizeof *im);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return fail(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
     }
     if (S_ISDIR(sb.st_mode)) {
         close(fd);
-        return fail(TVP_EINPUT, err, errlen, "%s: is a directory, not an image file", path);
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: is a directory, not an image file", path);
     }
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         int e = errno;
         close(fd);
-        return fail(e == ENOMEM ? TVP_ENOMEM : TVP_EINPUT, err, errlen, "%s: cannot open: %s",
+        return tvp_errorf(e == ENOMEM ? TVP_ENOMEM : TVP_EINPUT, err, errlen, "%s: cannot open: %s",
                     path, strerror(e));
     }
     unsigned char magic[8];
@@ -465,36 +448,36 @@ int tvp_image_read(const char *path, uint64_t max_pixels, struct tvp_image *im, 
     int rc;
     char shown[48];
     if (ferror(f)) {
-        rc = fail(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
+        rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
                   strerror(errno ? errno : EIO));
     } else if (n == 0) {
-        rc = fail(TVP_EINPUT, err, errlen, "%s: empty file (not a PNG or netpbm image)", path);
+        rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: empty file (not a PNG or netpbm image)", path);
     } else if (n == 2 && magic[0] == 'P' && magic[1] >= '1' && magic[1] <= '7') {
         if (magic[1] == '2' || magic[1] == '3' || magic[1] == '5' || magic[1] == '6')
             rc = read_pnm(f, path, (char)magic[1], max_pixels, im, err, errlen);
         else
-            rc = fail(TVP_EINPUT, err, errlen,
+            rc = tvp_errorf(TVP_EINPUT, err, errlen,
                       "%s: netpbm format P%c is not supported (only P2, P3, P5, P6)", path,
                       magic[1]);
     } else if (magic[0] == 0x89 && (n < 2 || magic[1] == 'P')) {
         n += fread(magic + n, 1, 8 - n, f);
         if (ferror(f))
-            rc = fail(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
+            rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: read error: %s", path,
                       strerror(errno ? errno : EIO));
         else if (png_sig_cmp(magic, 0, n) != 0) {
             show_bytes(magic, n, shown, sizeof shown);
-            rc = fail(TVP_EINPUT, err, errlen,
+            rc = tvp_errorf(TVP_EINPUT, err, errlen,
                       "%s: corrupt PNG signature ('%s'; changed by a text-mode transfer?)", path,
                       shown);
         } else if (n < 8)
-            rc = fail(TVP_EINPUT, err, errlen, "%s: truncated PNG (%zu bytes of its signature)",
+            rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: truncated PNG (%zu bytes of its signature)",
                       path, n);
         else
             rc = read_png(f, path, max_pixels, im, err, errlen);
     } else {
         n += fread(magic + n, 1, 4 - n, f);
         show_bytes(magic, n, shown, sizeof shown);
-        rc = fail(TVP_EINPUT, err, errlen, "%s: not a PNG or netpbm image (starts with '%s')", path,
+        rc = tvp_errorf(TVP_EINPUT, err, errlen, "%s: not a PNG or netpbm image (starts with '%s')", path,
                   shown);
     }
     fclose(f);
@@ -532,19 +515,19 @@ static int check_kind(const char *path, uint32_t channels, enum out_kind *kind, 
     *kind = out_kind(path, &ext);
     if (*kind == OUT_NONE) {
         if (ext && ext[1])
-            return fail(TVP_EUSAGE, err, errlen,
+            return tvp_errorf(TVP_EUSAGE, err, errlen,
                         "%s: unknown image extension '%.16s' (use .png, .pgm or .ppm)", path, ext);
-        return fail(TVP_EUSAGE, err, errlen, "%s: no image extension (use .png, .pgm or .ppm)",
+        return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: no image extension (use .png, .pgm or .ppm)",
                     path);
     }
     if (channels < 1 || channels > 4)
-        return fail(TVP_EUSAGE, err, errlen, "%s: cannot write an image of %" PRIu32 " channels",
+        return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: cannot write an image of %" PRIu32 " channels",
                     path, channels);
     if (*kind == OUT_PGM && channels != 1)
-        return fail(TVP_EUSAGE, err, errlen, "%s: a PGM holds 1 channel, this image has %" PRIu32,
+        return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: a PGM holds 1 channel, this image has %" PRIu32,
                     path, channels);
     if (*kind == OUT_PPM && channels != 3)
-        return fail(TVP_EUSAGE, err, errlen,
+        return tvp_errorf(TVP_EUSAGE, err, errlen,
                     "%s: a PPM holds 3 channels, this image has %" PRIu32, path, channels);
     return 0;
 }
@@ -555,7 +538,7 @@ static int check_folder(const char *path, int check_writable, char *err, size_t 
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return fail(TVP_EUSAGE, err, errlen, "%s: is a directory", path);
+        return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: is a directory", path);
     const char *slash = strrchr(path, '/');
     char *dir;
     if (!slash)
@@ -565,19 +548,19 @@ static int check_folder(const char *path, int check_writable, char *err, size_t 
     else
         dir = strndup(path, (size_t)(slash - path));
     if (!dir)
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
     int rc = 0;
     if (stat(dir, &sb) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
-            rc = fail(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
+            rc = tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
         else
-            rc = fail(TVP_EUSAGE, err, errlen, "%s: cannot reach the folder: %s", path,
+            rc = tvp_errorf(TVP_EUSAGE, err, errlen, "%s: cannot reach the folder: %s", path,
                       strerror(errno));
     } else if (!S_ISDIR(sb.st_mode)) {
-        rc = fail(TVP_EUSAGE, err, errlen, "%s: the folder does not exist (%s is not a folder)",
+        rc = tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder does not exist (%s is not a folder)",
                   path, dir);
     } else if (check_writable && access(dir, W_OK | X_OK) != 0) {
-        rc = fail(TVP_EUSAGE, err, errlen, "%s: the folder is not writable: %s", path,
+        rc = tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder is not writable: %s", path,
                   strerror(errno));
     }
     free(dir);
@@ -641,18 +624,18 @@ static int write_png(FILE *f, const char *path, const struct tvp_image *im, char
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_write_struct(png ? &png : NULL, NULL);
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng)", path);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng)", path);
     }
     int r = png_encode(&st, png, info);
     png_destroy_write_struct(&png, &info);
     if (r == 0)
         return 0;
     if (st.box.sys_errno)
-        return fail(TVP_ESYS, err, errlen, "%s: cannot write: %s", path,
+        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path,
                     strerror(st.box.sys_errno));
     if (strcasestr(st.box.msg, "out of memory"))
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng: %s)", path, st.box.msg);
-    return fail(TVP_ESYS, err, errlen, "%s: cannot write the PNG: %s", path, st.box.msg);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory (libpng: %s)", path, st.box.msg);
+    return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write the PNG: %s", path, st.box.msg);
 }
 
 static int write_pnm(FILE *f, const char *path, const struct tvp_image *im, char *err,
@@ -667,7 +650,7 @@ static int write_pnm(FILE *f, const char *path, const struct tvp_image *im, char
         for (uint32_t y = 0; ok && y < im->height; y++)
             ok = fwrite(im->pix + (size_t)y * im->stride, 1, row, f) == row;
     if (!ok)
-        return fail(TVP_ESYS, err, errlen, "%s: cannot write: %s", path,
+        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path,
                     strerror(errno ? errno : EIO));
     return 0;
 }
@@ -680,11 +663,11 @@ int tvp_image_write(const char *path, const struct tvp_image *im, char *err, siz
         return rc;
     if (im->width == 0 || im->height == 0 || !im->pix ||
         im->stride < (size_t)im->width * im->channels)
-        return fail(TVP_EUSAGE, err, errlen,
+        return tvp_errorf(TVP_EUSAGE, err, errlen,
                     "%s: not an image to write (%" PRIu32 " x %" PRIu32 ", stride %zu)", path,
                     im->width, im->height, im->stride);
     if (kind == OUT_PNG && (im->width > 0x7fffffffu || im->height > 0x7fffffffu))
-        return fail(TVP_EUSAGE, err, errlen,
+        return tvp_errorf(TVP_EUSAGE, err, errlen,
                     "%s: %" PRIu32 " x %" PRIu32 " pixels is too large for a PNG", path,
                     im->width, im->height);
     rc = check_folder(path, 0, err, errlen);
@@ -694,15 +677,15 @@ int tvp_image_write(const char *path, const struct tvp_image *im, char *err, siz
     size_t len = strlen(path);
     char *tmp = malloc(len + 16);
     if (!tmp)
-        return fail(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
     snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path); /* same folder, so rename is atomic */
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         free(tmp);
         if (e == ENOENT || e == ENOTDIR)
-            return fail(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
-        return fail(TVP_ESYS, err, errlen, "%s: cannot create a temporary file: %s", path,
+            return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
+        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot create a temporary file: %s", path,
                     strerror(e));
     }
     mode_t mask = umask(0);
@@ -710,7 +693,7 @@ int tvp_image_write(const char *path, const struct tvp_image *im, char *err, siz
     (void)fchmod(fd, 0666 & ~mask); /* mkstemp made it 0600 */
     FILE *f = fdopen(fd, "wb");
     if (!f) {
-        rc = fail(errno == ENOMEM ? TVP_ENOMEM : TVP_ESYS, err, errlen, "%s: cannot write: %s",
+        rc = tvp_errorf(errno == ENOMEM ? TVP_ENOMEM : TVP_ESYS, err, errlen, "%s: cannot write: %s",
                   path, strerror(errno));
         close(fd);
     } else {
@@ -718,12 +701,12 @@ int tvp_image_write(const char *path, const struct tvp_image *im, char *err, siz
         rc = kind == OUT_PNG ? write_png(f, path, im, err, errlen)
                              : write_pnm(f, path, im, err, errlen);
         if (!rc && (fflush(f) != 0 || fsync(fd) != 0))
-            rc = fail(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
         if (fclose(f) != 0 && !rc)
-            rc = fail(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
     }
     if (!rc && rename(tmp, path) != 0)
-        rc = fail(TVP_ESYS, err, errlen, "%s: cannot rename the temporary file into place: %s",
+        rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot rename the temporary file into place: %s",
                   path, strerror(errno));
     if (rc) {
         int e = errno;

@@ -24,6 +24,10 @@ enum tvp_err {
 };
 enum tvp_exit { TVP_EXIT_OK = 0, TVP_EXIT_VERIFY = 1, TVP_EXIT_USAGE = 2, TVP_EXIT_RUNTIME = 3 };
 int tvp_exit_code(int err);
+/* Formats a one-line message into err (newlines in it become spaces; nothing when err is
+ * NULL) and returns rc, for "return tvp_errorf(TVP_EINPUT, err, len, ...)". */
+int tvp_errorf(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 const char *tvp_strerror(int err);
 
 /* ---- options (one command line for every backend) --------------------------- */

@@ -1,5 +1,7 @@
 /* Small shared pieces: errors, the clock, the partition, memory, full reads/writes. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,6 +19,20 @@ int tvp_exit_code(int err)
     case TVP_EINPUT: return TVP_EXIT_USAGE;
     default: return TVP_EXIT_RUNTIME;
     }
+}
+
+int tvp_errorf(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p; p++) /* a path or a library's message cannot break the line */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return rc;
 }
 
 const char *tvp_strerror(int err)
