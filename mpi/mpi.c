@@ -274,6 +274,8 @@ static int mpi_buffers_open(struct tvp_job *job, struct mpi_state *s, double *t_
         if (!s->in || !s->out)
             return TVP_ENOMEM;
     }
+    if (!s->scatter && !s->dynamic) /* local input is made before the runs, as t_touch */
+        tvp_job_fill(job, s->b, s->e, s->in);
     *t_touch = tvp_now() - t;
     if (s->dynamic && s->rank != 0) { /* one request per message of a result in flight */
         uint64_t pieces =
@@ -282,8 +284,6 @@ static int mpi_buffers_open(struct tvp_job *job, struct mpi_state *s, double *t_
         if (!(s->sending = calloc((size_t)s->nsending, sizeof *s->sending)))
             return TVP_ENOMEM;
     }
-    if (!s->scatter && !s->dynamic) /* untimed: local input is made before the runs */
-        tvp_job_fill(job, s->b, s->e, s->in);
     tvp_chunk_store_init(&s->kept, tvp_job_out_bytes(job, items));
     return TVP_OK;
 }

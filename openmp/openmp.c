@@ -13,11 +13,11 @@ struct team_ops {
 
 static int openmp_team_start(struct tvp_job *job, struct tvp_start *st, const struct team_ops *ops)
 {
+    double t0 = tvp_now(); /* t_init: all of it but what max_touch() accounts for */
     int rc = ops->create(job), team = 0;
     if (rc)
         return rc;
     omp_set_dynamic(0);
-    double t0 = tvp_now();
     /* the first region creates the threads; each pins itself and touches its own pages */
 #pragma omp parallel num_threads(job->workers) reduction(min : rc)
     {
