@@ -674,46 +674,20 @@ int tvp_image_write(const char *path, const struct tvp_image *im, char *err, siz
     if (rc)
         return rc;
 
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
-        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path); /* same folder, so rename is atomic */
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        if (e == ENOENT || e == ENOTDIR)
-            return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
-        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot create a temporary file: %s", path,
-                    strerror(e));
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask); /* mkstemp made it 0600 */
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        rc = tvp_errorf(errno == ENOMEM ? TVP_ENOMEM : TVP_ESYS, err, errlen, "%s: cannot write: %s",
-                  path, strerror(errno));
-        close(fd);
-    } else {
-        errno = 0;
-        rc = kind == OUT_PNG ? write_png(f, path, im, err, errlen)
-                             : write_pnm(f, path, im, err, errlen);
-        if (!rc && (fflush(f) != 0 || fsync(fd) != 0))
-            rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        if (fclose(f) != 0 && !rc)
-            rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
-    }
-    if (!rc && rename(tmp, path) != 0)
-        rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot rename the temporary file into place: %s",
-                  path, strerror(errno));
-    if (rc) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-    }
-    free(tmp);
+    struct tvp_atomic a;
+    rc = tvp_atomic_open(&a, path);
+    if (rc == TVP_ENOMEM)
+        return tvp_errorf(rc, err, errlen, "%s: out of memory", path);
+    if (rc && (errno == ENOENT || errno == ENOTDIR))
+        return tvp_errorf(TVP_EUSAGE, err, errlen, "%s: the folder does not exist", path);
+    if (rc)
+        return tvp_errorf(rc, err, errlen, "%s: cannot create a temporary file: %s", path,
+                          strerror(errno));
+    errno = 0;
+    rc = kind == OUT_PNG ? write_png(a.f, path, im, err, errlen)
+                         : write_pnm(a.f, path, im, err, errlen);
+    if (tvp_atomic_close(&a, rc == 0) != 0 && !rc)
+        rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
     return rc;
 }
 

@@ -519,36 +519,20 @@ int tvp_labels_write_json(const char *path, const struct tvp_labels_column *cols
         free(b.d);
         return rc;
     }
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) {
-        free(b.d);
-        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
+    struct tvp_atomic a;
+    rc = tvp_atomic_open(&a, path);
+    if (rc == 0) {
+        errno = 0;
+        int wrote = fwrite(b.d, 1, b.len, a.f) == b.len, e = errno ? errno : EIO;
+        rc = tvp_atomic_close(&a, wrote);
+        if (rc == 0 && !wrote) {
+            rc = TVP_ESYS;
+            errno = e;
+        }
     }
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path); /* same folder, so rename is atomic */
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
-        free(b.d);
-        return rc;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask); /* mkstemp made it 0600 */
-    int e = 0;
-    if (tvp_write_full(fd, b.d, b.len) != 0 || fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        rc = tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot write: %s", path, strerror(e));
-        errno = e;
-    }
-    free(tmp);
+    if (rc)
+        rc = tvp_errorf(rc, err, errlen, "%s: cannot write: %s", path,
+                        rc == TVP_ENOMEM ? "out of memory" : strerror(errno));
     free(b.d);
     return rc;
 }

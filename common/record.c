@@ -245,32 +245,11 @@ int tvp_record_write(FILE *f, enum tvp_format fmt, const struct tvp_row *rows, i
 int tvp_record_write_file(const char *path, enum tvp_format fmt, const struct tvp_row *rows,
                           int nrows)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
-        return TVP_ENOMEM;
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path); /* same folder, so rename is atomic */
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return TVP_ESYS;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask); /* mkstemp made it 0600 */
-    FILE *f = fdopen(fd, "w");
-    int rc = f ? tvp_record_write(f, fmt, rows, nrows) : TVP_ESYS;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = TVP_ESYS;
-    if (f ? fclose(f) != 0 : close(fd) != 0)
-        rc = rc ? rc : TVP_ESYS;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = TVP_ESYS;
-    if (rc != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-    }
-    free(tmp);
-    return rc;
+    struct tvp_atomic a;
+    int rc = tvp_atomic_open(&a, path);
+    if (rc)
+        return rc;
+    rc = tvp_record_write(a.f, fmt, rows, nrows);
+    int closed = tvp_atomic_close(&a, rc == 0);
+    return rc ? rc : closed;
 }

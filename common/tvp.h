@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define TVP_SCHEMA_VERSION 2
@@ -147,6 +148,20 @@ void tvp_chunk_store_init(struct tvp_chunk_store *s, size_t buf_bytes);
 void *tvp_chunk_store_take(struct tvp_chunk_store *s, uint64_t k);
 void tvp_chunk_store_reset(struct tvp_chunk_store *s); /* forget the chunks, keep buffers */
 void tvp_chunk_store_free(struct tvp_chunk_store *s);
+
+/* ---- writing a file atomically: a temporary file in the same folder (so that rename is
+ * atomic), then rename; a reader never sees half a file, a failure leaves nothing. */
+struct tvp_atomic {
+    char *tmp; /* PATH.tmp.XXXXXX */
+    const char *path;
+    FILE *f; /* write here */
+};
+/* Creates the temporary file (mode 0666 & ~umask, as an ordinary new file) and opens it
+ * for writing.  TVP_ESYS with errno kept (ENOENT: the folder is missing), or TVP_ENOMEM. */
+int tvp_atomic_open(struct tvp_atomic *a, const char *path);
+/* With ok: flush, fsync, close and rename into place; otherwise, or when any of that
+ * fails, close and remove the temporary file.  0, or TVP_ESYS with errno kept. */
+int tvp_atomic_close(struct tvp_atomic *a, int ok);
 
 /* ---- I/O helpers ---------------------------------------------------------------- */
 /* Move exactly len bytes, retrying on EINTR and short transfers.  read_full returns the

@@ -1,5 +1,7 @@
 /* Small shared pieces: errors, the clock, the partition, memory, full reads/writes. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,55 @@ void tvp_chunk_store_free(struct tvp_chunk_store *s)
     free(s->bufs);
     free(s->ids);
     memset(s, 0, sizeof *s);
+}
+
+int tvp_atomic_open(struct tvp_atomic *a, const char *path)
+{
+    size_t len = strlen(path) + sizeof ".tmp.XXXXXX";
+    a->path = path;
+    a->f = NULL;
+    if (!(a->tmp = malloc(len)))
+        return TVP_ENOMEM;
+    snprintf(a->tmp, len, "%s.tmp.XXXXXX", path);
+    int fd = mkostemp(a->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(a->tmp);
+        a->tmp = NULL;
+        errno = e;
+        return TVP_ESYS;
+    }
+    mode_t mask = umask(0); /* read it back; the process is single-threaded here */
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask); /* mkstemp made it 0600 */
+    if (!(a->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        close(fd);
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+        errno = e;
+        return TVP_ESYS;
+    }
+    return 0;
+}
+
+int tvp_atomic_close(struct tvp_atomic *a, int ok)
+{
+    int e = 0;
+    if (ok && (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0))
+        e = errno ? errno : EIO;
+    if (fclose(a->f) != 0 && ok && !e)
+        e = errno;
+    if (ok && !e && rename(a->tmp, a->path) != 0)
+        e = errno;
+    if (!ok || e)
+        unlink(a->tmp);
+    free(a->tmp);
+    a->tmp = NULL;
+    a->f = NULL;
+    errno = e;
+    return e ? TVP_ESYS : 0;
 }
 
 ssize_t tvp_read_full(int fd, void *buf, size_t len)
