@@ -29,6 +29,32 @@ static inline const char *scan_special(const char *p, const char *e, const unsig
     return p;
 }
 
+/* What follows a field at *pp: another field (0; *pp past the delimiter), the end of the
+ * record (1; *pp past its LF, CRLF or final CR, or at the end of the input), or a byte
+ * that may not follow a field (-1; *pp on it). */
+static int field_next(const char **pp, const char *e, char delim, uint64_t *line)
+{
+    const char *p = *pp;
+    if (p == e)
+        return 1;
+    if (*p == delim) {
+        *pp = p + 1;
+        return 0;
+    }
+    if (*p == '\n') {
+        *pp = p + 1;
+        ++*line;
+        return 1;
+    }
+    if (*p == '\r' && (p + 1 == e || p[1] == '\n')) {
+        if (p + 1 < e)
+            ++*line;
+        *pp = p + (p + 1 < e ? 2 : 1);
+        return 1;
+    }
+    return -1;
+}
+
 /* ---- reader ----------------------------------------------------------------------------- */
 
 int tvp_csv_reader_init(struct tvp_csv_reader *r, const char *buf, size_t begin, size_t end,
@@ -169,23 +195,11 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
                 p = c + 1;
                 break;
             }
-            if (p == e)
-                break;
-            if (*p == delim) {
-                p++;
+            int next = field_next(&p, e, delim, &line);
+            if (next == 0)
                 continue;
-            }
-            if (*p == '\n') {
-                p++;
-                line++;
+            if (next == 1)
                 break;
-            }
-            if (*p == '\r' && (p + 1 == e || p[1] == '\n')) {
-                if (p + 1 < e)
-                    line++;
-                p += p + 1 < e ? 2 : 1;
-                break;
-            }
             r->pos = (size_t)(p - r->buf);
             return tvp_errorf(TVP_EINPUT, err, errlen,
                         "line %" PRIu64 ": text after a closing quote", line);
@@ -203,23 +217,11 @@ int tvp_csv_next(struct tvp_csv_reader *r, const struct tvp_csv_field **fields, 
         }
         f->p = s;
         f->len = (size_t)(p - s);
-        if (p == e)
-            break;
-        if (*p == delim) {
-            p++;
+        int next = field_next(&p, e, delim, &line);
+        if (next == 0)
             continue;
-        }
-        if (*p == '\n') {
-            p++;
-            line++;
+        if (next == 1)
             break;
-        }
-        if (*p == '\r') { /* CRLF, or a CR at the very end */
-            if (p + 1 < e)
-                line++;
-            p += p + 1 < e ? 2 : 1;
-            break;
-        }
         /* *p == '"' */
         r->pos = (size_t)(p - r->buf);
         return tvp_errorf(TVP_EINPUT, err, errlen,

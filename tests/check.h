@@ -67,6 +67,16 @@ static inline uint64_t rnd_below(uint64_t bound)
     return rnd() % bound;
 }
 
+/* Seeds rnd() from TVP_TEST_SEED, or `fallback`, and says which, so that a failing run
+ * can be repeated. */
+static inline void test_seed(const char *prog, uint64_t fallback)
+{
+    const char *env = getenv("TVP_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : fallback;
+    rng_state = seed ? seed : 1;
+    printf("%s: seed %" PRIu64 " (set TVP_TEST_SEED to repeat)\n", prog, seed);
+}
+
 static inline void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

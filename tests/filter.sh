@@ -160,13 +160,8 @@ one_case() {
     local cfg="$BE ${iw}x${ih}x$ch '$list' x$iter $sched $data $ipc workers=$w"
     run_tvp "$BE" "$w" "${args[@]}"
     runs=$((runs + 1))
-    if ! check_eq "$cfg: exit status" "$RC" 0; then
-        show "$T/stderr"
-        return
-    fi
+    check_csv_run "$cfg" 2 || return
     check_stderr_clean_filter "$cfg"
-    check_eq "$cfg: CSV header" "$(head -n 1 "$T/stdout")" "$CSV_HEADER"
-    check_eq "$cfg: rows" "$(csv_rows "$T/stdout")" 2
     plan "$list" "$iter" "$ch"
     local act n=$((iw * ih)) want_ipc=none want_over=0
     act=$(active "$ih" "$w")

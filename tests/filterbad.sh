@@ -57,15 +57,8 @@ fbad() {
     check_eq "$name: exit status" "$RC" 2 || show "$T/stderr"
     check_eq "$name: lines on stderr" "$(wc -l <"$T/stderr")" 1 || show "$T/stderr"
     check "$name: stderr starts with 'tvp-$BE: '" grep -q "^tvp-$BE: " "$T/stderr" || show "$T/stderr"
-    local word words r
-    IFS='|' read -r -a words <<<"$must"
-    for word in "${words[@]}"; do
-        CHECKS=$((CHECKS + 1))
-        if ! grep -q -F -e "$word" "$T/stderr"; then
-            fail "$name: stderr does not name '$word'"
-            show "$T/stderr"
-        fi
-    done
+    local r
+    check_names "$name" "$must" "$T/stderr"
     check_eq "$name: stdout" "$(head -c 200 "$T/stdout")" ""
     check_eq "$name: files left in the --out/--record folder" "$(ls -A "$T/out")" ""
     check_eq "$name: temporary files left" "$(find "$T" -name '*.tmp.*' | head -n 3)" ""

@@ -559,3 +559,28 @@ def main(a):
 
 main(sys.argv[1:])
 '
+
+# check_names NAME 'WORD|WORD...' FILE: FILE (a one-line message) names every word.
+check_names() {
+    local name=$1 must=$2 file=$3 word words
+    IFS='|' read -r -a words <<<"$must"
+    for word in "${words[@]}"; do
+        CHECKS=$((CHECKS + 1))
+        if ! grep -q -F -e "$word" "$file"; then
+            fail "$name: stderr does not name '$word'"
+            show "$file"
+        fi
+    done
+}
+
+# check_csv_run CFG ROWS: the last run_tvp exited 0 and printed the CSV header and ROWS
+# rows; returns 1 (after showing stderr) when it did not exit 0.
+check_csv_run() {
+    local cfg=$1 rows=$2
+    if ! check_eq "$cfg: exit status" "$RC" 0; then
+        show "$T/stderr"
+        return 1
+    fi
+    check_eq "$cfg: CSV header" "$(head -n 1 "$T/stdout")" "$CSV_HEADER"
+    check_eq "$cfg: rows" "$(csv_rows "$T/stdout")" "$rows"
+}

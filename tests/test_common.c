@@ -860,10 +860,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    const char *env = getenv("TVP_TEST_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : UINT64_C(20240601);
-    rng_state = seed ? seed : 1;
-    printf("test_common: seed %" PRIu64 " (set TVP_TEST_SEED to repeat)\n", seed);
+    test_seed("test_common", UINT64_C(20240601));
     int ran = 0;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)

@@ -789,11 +789,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *section = argc > 2 ? argv[2] : NULL;
-    const char *seed_env = getenv("TVP_TEST_SEED");
-    rng_state = seed_env ? strtoull(seed_env, NULL, 0) : UINT64_C(0x5eed0c5f);
-    if (!rng_state)
-        rng_state = 1;
-    printf("test_csv: seed 0x%" PRIx64 "\n", rng_state);
+    test_seed("test_csv", UINT64_C(0x5eed0c5f));
     if (section && strcmp(section, "bench") == 0) {
         bench(argc > 3 ? strtoull(argv[3], NULL, 10) : 2000000);
         return 0;

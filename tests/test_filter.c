@@ -560,10 +560,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    const char *env = getenv("TVP_TEST_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : UINT64_C(20240607);
-    rng_state = seed ? seed : 1;
-    printf("test_filter: seed %" PRIu64 " (set TVP_TEST_SEED to repeat)\n", seed);
+    test_seed("test_filter", UINT64_C(20240607));
     const char *only = argc > 2 ? argv[2] : NULL;
     int ran = 0;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {

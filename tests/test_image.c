@@ -1198,10 +1198,7 @@ int main(int argc, char **argv)
         return 2;
     }
     data_dir = argv[1];
-    const char *env = getenv("TVP_TEST_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : UINT64_C(20240601);
-    rng_state = seed ? seed : 1;
-    printf("test_image: seed %" PRIu64 " (set TVP_TEST_SEED to repeat)\n", seed);
+    test_seed("test_image", UINT64_C(20240601));
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_image.XXXXXX");
     CHECK(mkdtemp(tmp_dir) != NULL);
     atexit(remove_tmp_dir); /* a failed CHECK exits too */

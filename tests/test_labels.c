@@ -822,11 +822,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *section = argc > 2 ? argv[2] : NULL;
-    const char *seed_env = getenv("TVP_TEST_SEED");
-    rng_state = seed_env ? strtoull(seed_env, NULL, 0) : UINT64_C(0x5eed1abe);
-    if (!rng_state)
-        rng_state = 1;
-    printf("test_labels: seed 0x%" PRIx64 "\n", rng_state);
+    test_seed("test_labels", UINT64_C(0x5eed1abe));
     if (section && strcmp(section, "bench") == 0) {
         bench();
         return 0;
