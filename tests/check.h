@@ -77,6 +77,27 @@ static inline void test_seed(const char *prog, uint64_t fallback)
     printf("%s: seed %" PRIu64 " (set TVP_TEST_SEED to repeat)\n", prog, seed);
 }
 
+/* A test program is a table of sections; argv names one, or none runs them all. */
+struct test_section {
+    const char *name;
+    void (*fn)(void);
+};
+
+static inline int test_run(const struct test_section *sections, size_t n, const char *only)
+{
+    int ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (only && strcmp(only, sections[i].name) != 0)
+            continue;
+        sections[i].fn();
+        printf("ok %s\n", sections[i].name);
+        fflush(stdout);
+        ran++;
+    }
+    CHECKF(ran > 0, "no section named '%s'", only ? only : "");
+    return 0;
+}
+
 static inline void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

@@ -848,10 +848,7 @@ static void test_pin(void)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} sections[] = {
+static const struct test_section sections[] = {
     {"partition", test_partition}, {"chunks", test_chunks},     {"generator", test_generator},
     {"kernel", test_kernel},       {"load", test_load},         {"checksum", test_checksum},
     {"options", test_options},     {"misc", test_misc},         {"chunkstore", test_chunkstore},
@@ -861,15 +858,5 @@ static const struct {
 int main(int argc, char **argv)
 {
     test_seed("test_common", UINT64_C(20240601));
-    int ran = 0;
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
-            continue;
-        sections[i].fn();
-        printf("ok %s\n", sections[i].name);
-        fflush(stdout);
-        ran++;
-    }
-    CHECKF(ran > 0, "no section named '%s'", argc > 1 ? argv[1] : "");
-    return 0;
+    return test_run(sections, sizeof sections / sizeof sections[0], argc > 1 ? argv[1] : NULL);
 }

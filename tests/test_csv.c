@@ -794,22 +794,7 @@ int main(int argc, char **argv)
         bench(argc > 3 ? strtoull(argv[3], NULL, 10) : 2000000);
         return 0;
     }
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } sections[] = {{"accept", test_accept}, {"errors", test_errors}, {"writer", test_writer},
+    static const struct test_section sections[] = {{"accept", test_accept}, {"errors", test_errors}, {"writer", test_writer},
                     {"split", test_split},   {"fuzz", test_fuzz}};
-    int ran = 0;
-    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
-        if (section && strcmp(section, sections[i].name) != 0)
-            continue;
-        sections[i].fn();
-        printf("%s: ok\n", sections[i].name);
-        ran++;
-    }
-    if (!ran) {
-        fprintf(stderr, "test_csv: no section %s\n", section);
-        return 2;
-    }
-    return 0;
+    return test_run(sections, sizeof sections / sizeof sections[0], section);
 }

@@ -550,10 +550,7 @@ static void test_split(void)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} sections[] = {
+static const struct test_section sections[] = {
     {"names", test_names}, {"parse", test_parse}, {"hand", test_hand},   {"small", test_small},
     {"widths", test_widths}, {"large", test_large}, {"split", test_split},
 };
@@ -562,15 +559,5 @@ int main(int argc, char **argv)
 {
     test_seed("test_filter", UINT64_C(20240607));
     const char *only = argc > 2 ? argv[2] : NULL;
-    int ran = 0;
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (only && strcmp(only, sections[i].name) != 0)
-            continue;
-        sections[i].fn();
-        printf("ok %s\n", sections[i].name);
-        fflush(stdout);
-        ran++;
-    }
-    CHECKF(ran > 0, "no section named '%s'", only ? only : "");
-    return 0;
+    return test_run(sections, sizeof sections / sizeof sections[0], only);
 }

@@ -1182,10 +1182,7 @@ static void remove_tmp_dir(void)
 
 /* ---- main ------------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} sections[] = {
+static const struct test_section sections[] = {
     {"roundtrip", test_roundtrip}, {"pnm", test_pnm},     {"png", test_png},
     {"bad", test_bad},             {"fuzz", test_fuzz},   {"write", test_write},
     {"synth", test_synth},         {"free", test_free},
@@ -1202,15 +1199,5 @@ int main(int argc, char **argv)
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_image.XXXXXX");
     CHECK(mkdtemp(tmp_dir) != NULL);
     atexit(remove_tmp_dir); /* a failed CHECK exits too */
-    int ran = 0;
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 2 && strcmp(argv[2], sections[i].name) != 0)
-            continue;
-        sections[i].fn();
-        printf("ok %s\n", sections[i].name);
-        fflush(stdout);
-        ran++;
-    }
-    CHECKF(ran > 0, "no section named '%s'", argc > 2 ? argv[2] : "");
-    return 0;
+    return test_run(sections, sizeof sections / sizeof sections[0], argc > 2 ? argv[2] : NULL);
 }

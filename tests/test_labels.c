@@ -827,24 +827,9 @@ int main(int argc, char **argv)
         bench();
         return 0;
     }
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } sections[] = {{"set", test_set},       {"order", test_order},
+    static const struct test_section sections[] = {{"set", test_set},       {"order", test_order},
                     {"merge", test_merge},   {"accept", test_accept},
                     {"json", test_json},     {"jsonerr", test_jsonerr},
                     {"writefail", test_writefail}};
-    int ran = 0;
-    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
-        if (section && strcmp(section, sections[i].name) != 0)
-            continue;
-        sections[i].fn();
-        printf("%s: ok\n", sections[i].name);
-        ran++;
-    }
-    if (!ran) {
-        fprintf(stderr, "test_labels: no section %s\n", section);
-        return 2;
-    }
-    return 0;
+    return test_run(sections, sizeof sections / sizeof sections[0], section);
 }
