@@ -116,6 +116,9 @@ struct tvp_backend {
     int (*init)(int *argc, char ***argv, struct tvp_world *w);
     /* All processes get the lowest (worst) of everybody's err. */
     int (*agree)(int err);
+    /* The root's `bytes` at buf reach every process (what only the root read, such as the
+     * size of an input file). */
+    int (*share)(void *buf, size_t bytes);
     void *(*alloc)(struct tvp_job *job, size_t bytes);
     void (*release)(struct tvp_job *job, void *p, size_t bytes);
     /* start() cleans up after itself when it fails; stop() is called only after a

@@ -58,6 +58,11 @@ static int agree(struct driver *d, int rc)
     return d->be->agree ? d->be->agree(rc) : rc;
 }
 
+static int share(struct driver *d, void *buf, size_t bytes)
+{
+    return d->be->share ? d->be->share(buf, bytes) : 0;
+}
+
 static void *arr_alloc(struct driver *d, size_t bytes)
 {
     return d->be->alloc ? d->be->alloc(&d->job, bytes) : tvp_alloc_touched(bytes);
@@ -178,12 +183,18 @@ static int load_image(struct driver *d)
         if (d->opt.given & (TVP_OPT_WIDTH | TVP_OPT_HEIGHT | TVP_OPT_CHANNELS))
             return fail(d, TVP_EUSAGE, "--width, --height and --channels describe the generated "
                                        "image; --in gives its own");
-        /* every process reads it: the others need its size, and with local data its rows */
-        rc = ops->load(d->opt.in_path, d->opt.max_pixels, &d->image, d->err, sizeof d->err);
+        /* the root reads it, and with local data every process that makes its own rows */
+        int everywhere = (d->be->flags & TVP_BACKEND_LOAD_EVERYWHERE) &&
+                         d->opt.data == TVP_DATA_LOCAL;
+        if (ROOT(d) || everywhere)
+            rc = ops->load(d->opt.in_path, d->opt.max_pixels, &d->image, d->err, sizeof d->err);
         if (agree(d, rc))
             return fail(d, rc ? rc : TVP_EINPUT, "%s",
                         rc ? d->err : "another process could not read --in");
-        width = d->image.width, height = d->image.height, channels = d->image.channels;
+        uint32_t size[3] = {d->image.width, d->image.height, d->image.channels};
+        if ((rc = agree(d, share(d, size, sizeof size))))
+            return fail(d, rc, "cannot share the image's size: %s", tvp_strerror(rc));
+        width = size[0], height = size[1], channels = size[2];
         job->src.items = d->image.pix;
     } else if ((uint64_t)width * height > d->opt.max_pixels) {
         return fail(d, TVP_EUSAGE, "--width %u --height %u: %" PRIu64 " pixels is more than "
@@ -229,15 +240,9 @@ static int load_input(struct driver *d)
             fprintf(stderr, "%s: %s\n", d->prog, rc ? d->err : "another process could not read --in");
         return all;
     }
-    /* The other ranks still need n: they count the file's items and drop them, since
-     * their data comes from the root. */
-    if (!(ROOT(d) || everywhere)) {
-        rc = job->wl->load(d->opt.in_path, &d->loaded, &n, d->err, sizeof d->err);
-        free(d->loaded); /* counted, not kept: this process gets its data from the root */
-        d->loaded = NULL;
-    }
-    if (agree(d, rc)) /* every rank, so that the next collective lines up */
-        return fail(d, TVP_EINPUT, "%s", rc ? d->err : "another process could not read --in");
+    /* the other ranks get their data from the root, and n with it */
+    if ((rc = agree(d, share(d, &n, sizeof n))))
+        return fail(d, rc, "cannot share the input's size: %s", tvp_strerror(rc));
     job->src.items = d->loaded;
     job->src.n = job->n = n;
     return 0;

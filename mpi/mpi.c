@@ -129,6 +129,15 @@ int mpi_errors_agree(int err)
     return worst;
 }
 
+static int mpi_root_share(void *buf, size_t bytes)
+{
+    if (!mpi_life.up)
+        return TVP_OK;
+    if (mpi_life.broken || bytes > INT_MAX)
+        return TVP_EWORKER;
+    return mpi_comm_err(MPI_Bcast(buf, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD));
+}
+
 static void mpi_world_fini(int err)
 {
     int done = 0;
@@ -660,6 +669,7 @@ const struct tvp_backend tvp_backend_mpi = {
     .flags = TVP_BACKEND_FIXED_WORKERS | TVP_BACKEND_LOAD_EVERYWHERE | TVP_BACKEND_STENCIL_STATIC,
     .init = mpi_world_init,
     .agree = mpi_errors_agree,
+    .share = mpi_root_share,
     .start = mpi_job_start,
     .run = mpi_job_run,
     .stop = mpi_job_stop,
