@@ -1,6 +1,7 @@
 /* CSV (RFC 4180) over an in-memory buffer, for the labelencode workload: a reader that
  * hands out one record at a time as (pointer, length) per field, a splitter that cuts the
- * data records into parts for parallel workers at record boundaries, and a writer.
+ * data records into parts for parallel workers at record boundaries (also computable by
+ * processes that each read only their own window of the file), and a writer.
  *
  * The dialect, read:
  *   - fields are separated by a one-byte delimiter (',' by default; not '"', CR or LF);
@@ -81,13 +82,74 @@ struct tvp_csv_part {
  * starting at a record start (never inside a quoted field, whatever newlines it holds):
  * part[0].begin = data_begin, part[i].end = part[i+1].begin, part[parts-1].end = len.
  * data_line: the line number at data_begin.  Parts may be empty (fewer records than
- * parts).  One pass that counts quotes (parity) and newlines, no allocation.  Reading the
+ * parts).  Part k >= 1 begins at the first record start at or after the target
+ * t = data_begin + size/parts*k + size%parts*k/parts (size = len - data_begin), i.e. just
+ * after the first '\n' at or after t - 1 outside quotes (quote state: the parity of '"'
+ * bytes from data_begin), or at len; a target at or before the previous cut gives the
+ * previous cut.  part[k].line = data_line + the '\n's (all of them, quoted ones too) in
+ * [data_begin, part[k].begin).  One pass that counts quotes (parity) and newlines up to
+ * the window of the last cut (the window functions below), no allocation.  Reading the
  * parts with tvp_csv_reader_init(r, buf, part.begin, part.end, delim, part.line) gives
  * exactly the records of the whole range, in order; on malformed input (quote parity
  * broken by an error) the part that holds the first error still reports it.
  * TVP_EUSAGE when parts < 1 or data_begin > len. */
 int tvp_csv_split(const char *buf, size_t len, size_t data_begin, uint64_t data_line,
                   int parts, struct tvp_csv_part *part);
+
+/* ---- the same split from windows, where no process holds the whole file ----
+ *
+ * Where each process reads only its own byte range of the file (MPI ranks on a shared
+ * file system), the parts of tvp_csv_split come from three steps: the data
+ * buf[data_begin, len) is cut into `parts` windows (tvp_csv_window_begin, the same
+ * numbers everywhere); each process scans its window once (tvp_csv_window_scan) into a
+ * small summary that holds for either quote state at the window's start; the summaries
+ * are exchanged (MPI_Allgather of the struct as bytes); and every process computes all
+ * the parts from them (tvp_csv_cuts: a pure function, O(parts)).  The parts are exactly
+ * tvp_csv_split's (begin, end and line of each), malformed input and empty parts
+ * included: window k >= 1 starts one byte before split's k-th target (the byte whose
+ * '\n' would make the target a record start), so that cut lies in window k or a later
+ * one, and the quote state at a window's start is the parity of the windows before it.
+ * tvp_csv_split itself runs on these functions (scanning the windows in order, each only
+ * as far as it must), so there is one definition of where cuts fall. */
+
+#define TVP_CSV_NO_CUT UINT64_MAX
+
+/* What one window of the data says about record starts, independent of what came before
+ * it.  Fixed size (7 x uint64_t, no padding) and free of pointers: it may travel between
+ * processes as bytes (of the same byte order). */
+struct tvp_csv_window {
+    uint64_t bytes;    /* the window's length: tvp_csv_cuts checks it against the window */
+    uint64_t quotes;   /* '"' bytes in the window */
+    uint64_t newlines; /* '\n' bytes in the window */
+    /* for a window that starts outside quotes [0] or inside quotes [1]: the offset in the
+     * window just after its first '\n' outside quotes (a record start, 1..bytes), or
+     * TVP_CSV_NO_CUT if there is none; and the '\n's in the window before that offset
+     * (that '\n' included; 0 with NO_CUT) */
+    uint64_t cut[2], cut_newlines[2];
+};
+
+/* Where window k (0 <= k <= parts) of buf[data_begin, len) begins; window k is
+ * [tvp_csv_window_begin(k), tvp_csv_window_begin(k + 1)).  Window 0 begins at data_begin,
+ * window `parts` (the end) at len, window k in between at t - 1 for split's k-th target
+ * t = data_begin + size/parts*k + size%parts*k/parts (size = len - data_begin), or at
+ * data_begin when t is data_begin.  Never decreasing in k, within [data_begin, len];
+ * windows may be empty (parts > size).  k < 0 gives data_begin, k > parts len.  Where
+ * tvp_csv_cuts would refuse the arguments: data_begin > len counts as len; parts < 1 gives
+ * data_begin for k <= 0, len otherwise. */
+size_t tvp_csv_window_begin(size_t len, size_t data_begin, int parts, int k);
+
+/* Scans the window's len bytes at p (any bytes; reads nothing outside them) into *w: one
+ * pass, word-at-a-time while the quote parity matters and memchr or plain vectorized
+ * counting elsewhere.  No allocation; never fails. */
+void tvp_csv_window_scan(const char *p, size_t len, struct tvp_csv_window *w);
+
+/* The parts from every window's summary w[0..parts) (window k scanned by
+ * tvp_csv_window_scan over [tvp_csv_window_begin(len, data_begin, parts, k), ..(k + 1))),
+ * exactly as tvp_csv_split(buf, len, data_begin, data_line, parts, part) gives them.
+ * Reads only w and writes only part[0..parts).  TVP_EUSAGE when parts < 1, data_begin >
+ * len, or a summary cannot be its window's (wrong bytes, counts or cuts out of range). */
+int tvp_csv_cuts(const struct tvp_csv_window *w, size_t len, size_t data_begin,
+                 uint64_t data_line, int parts, struct tvp_csv_part *part);
 
 /* ---- writer ---- */
 

@@ -616,59 +616,71 @@ static void test_split(void)
 
 /* ---- fuzz ------------------------------------------------------------------------------- */
 
+static const char fuzz_bytes[] = {'"', ',', '\n', '\r', ';', 'a', ' ', '\0', '\xEF',
+                                  '\xBB', '\xBF', '\xC3', '\xA9'};
+
+/* pure noise of the interesting bytes, up to max of them */
+static void noise(struct tvp_csv_buf *b, size_t max)
+{
+    size_t n = rnd_below(max);
+    for (size_t i = 0; i < n; i++)
+        buf_add(b, &fuzz_bytes[rnd_below(sizeof fuzz_bytes)], 1);
+}
+
+/* 1 to 4 random mutations: overwrite, random byte, insert, delete, truncate, duplicate */
+static void mutate(struct tvp_csv_buf *b)
+{
+    int nmut = 1 + (int)rnd_below(4);
+    for (int m = 0; m < nmut; m++) {
+        size_t at = b->len ? rnd_below(b->len + 1) : 0;
+        switch (rnd_below(6)) {
+        case 0: /* overwrite */
+            if (at < b->len)
+                b->data[at] = fuzz_bytes[rnd_below(sizeof fuzz_bytes)];
+            break;
+        case 1: /* random byte */
+            if (at < b->len)
+                b->data[at] = (char)rnd_below(256);
+            break;
+        case 2: /* insert */
+            buf_add(b, "", 1);
+            memmove(b->data + at + 1, b->data + at, b->len - 1 - at);
+            b->data[at] = fuzz_bytes[rnd_below(sizeof fuzz_bytes)];
+            break;
+        case 3: /* delete */
+            if (at < b->len) {
+                memmove(b->data + at, b->data + at + 1, b->len - at - 1);
+                b->len--;
+            }
+            break;
+        case 4: /* truncate */
+            b->len = at;
+            break;
+        default: { /* duplicate a chunk */
+            size_t n = rnd_below(16);
+            if (at + n <= b->len) {
+                char tmp[16];
+                memcpy(tmp, b->data + at, n);
+                buf_add(b, tmp, n);
+                memmove(b->data + at + n, b->data + at, b->len - n - at);
+                memcpy(b->data + at, tmp, n);
+            }
+        }
+        }
+    }
+}
+
 static void test_fuzz(void)
 {
-    static const char interesting[] = {'"', ',', '\n', '\r', ';', 'a', ' ', '\0', '\xEF',
-                                       '\xBB', '\xBF', '\xC3', '\xA9'};
     size_t ok = 0, bad = 0;
     for (int iter = 0; iter < 4000; iter++) {
         struct tvp_csv_buf b = {0};
         char delim = rnd_below(4) ? ',' : ';';
         if (iter % 10 == 9) {
-            /* pure noise of the interesting bytes */
-            size_t n = rnd_below(200);
-            for (size_t i = 0; i < n; i++)
-                buf_add(&b, &interesting[rnd_below(sizeof interesting)], 1);
+            noise(&b, 200);
         } else {
             random_file(&b, delim, 1);
-            int nmut = 1 + (int)rnd_below(4);
-            for (int m = 0; m < nmut; m++) {
-                size_t at = b.len ? rnd_below(b.len + 1) : 0;
-                switch (rnd_below(6)) {
-                case 0: /* overwrite */
-                    if (at < b.len)
-                        b.data[at] = interesting[rnd_below(sizeof interesting)];
-                    break;
-                case 1: /* random byte */
-                    if (at < b.len)
-                        b.data[at] = (char)rnd_below(256);
-                    break;
-                case 2: /* insert */
-                    buf_add(&b, "", 1);
-                    memmove(b.data + at + 1, b.data + at, b.len - 1 - at);
-                    b.data[at] = interesting[rnd_below(sizeof interesting)];
-                    break;
-                case 3: /* delete */
-                    if (at < b.len) {
-                        memmove(b.data + at, b.data + at + 1, b.len - at - 1);
-                        b.len--;
-                    }
-                    break;
-                case 4: /* truncate */
-                    b.len = at;
-                    break;
-                default: { /* duplicate a chunk */
-                    size_t n = rnd_below(16);
-                    if (at + n <= b.len) {
-                        char tmp[16];
-                        memcpy(tmp, b.data + at, n);
-                        buf_add(&b, tmp, n);
-                        memmove(b.data + at + n, b.data + at, b.len - n - at);
-                        memcpy(b.data + at, tmp, n);
-                    }
-                }
-                }
-            }
+            mutate(&b);
         }
         char *buf = exact(b.data, b.len);
         struct tvp_csv_buf dump = {0};
@@ -718,6 +730,430 @@ static void test_fuzz(void)
     CHECK(ok > 100 && bad > 100);
 }
 
+/* ---- windows ---------------------------------------------------------------------------- */
+
+/* tvp_csv_split as it was before the window functions (one loop, scanning from each
+ * target to its cut), kept as the reference that split and the windows must equal */
+static void ref_split(const char *buf, size_t len, size_t data_begin, uint64_t data_line,
+                      int parts, struct tvp_csv_part *part)
+{
+    size_t size = len - data_begin;
+    size_t pos = data_begin;
+    uint64_t quotes = 0, line = data_line, cut_line = data_line;
+    size_t cut = data_begin;
+    part[0].begin = data_begin;
+    part[0].line = data_line;
+    for (int k = 1; k < parts; k++) {
+        size_t t = data_begin + size / (size_t)parts * (size_t)k +
+                   size % (size_t)parts * (size_t)k / (size_t)parts;
+        if (t > cut) {
+            for (; pos < t - 1; pos++) {
+                quotes += buf[pos] == '"';
+                line += buf[pos] == '\n';
+            }
+            size_t i = pos;
+            for (; i < len; i++) {
+                if (buf[i] == '"') {
+                    quotes++;
+                } else if (buf[i] == '\n') {
+                    line++;
+                    if (!(quotes & 1))
+                        break;
+                }
+            }
+            cut = pos = i < len ? i + 1 : len;
+            cut_line = line;
+        }
+        part[k - 1].end = cut;
+        part[k].begin = cut;
+        part[k].line = cut_line;
+    }
+    part[parts - 1].end = len;
+}
+
+/* a window's summary byte by byte, from its definition */
+static void ref_scan(const char *p, size_t len, struct tvp_csv_window *w)
+{
+    memset(w, 0, sizeof *w);
+    w->bytes = len;
+    w->cut[0] = w->cut[1] = TVP_CSV_NO_CUT;
+    for (size_t i = 0; i < len; i++) {
+        w->quotes += p[i] == '"';
+        if (p[i] != '\n')
+            continue;
+        w->newlines++;
+        for (uint64_t s = 0; s < 2; s++)
+            if (w->cut[s] == TVP_CSV_NO_CUT && (s + w->quotes) % 2 == 0) {
+                w->cut[s] = i + 1;
+                w->cut_newlines[s] = w->newlines;
+            }
+    }
+}
+
+/* tvp_csv_window_scan of len bytes at p (an exact-size copy) equals ref_scan */
+static void check_scan(const char *p, size_t len, struct tvp_csv_window *got)
+{
+    char *copy = exact(p, len);
+    if (!len)
+        copy[0] = 'x'; /* (the 1 byte xmalloc gives: quiets gcc's maybe-uninitialized) */
+    struct tvp_csv_window want;
+    memset(got, 0xA5, sizeof *got); /* every field must be written */
+    tvp_csv_window_scan(copy, len, got);
+    ref_scan(copy, len, &want);
+    free(copy);
+    CHECKF(got->bytes == want.bytes && got->quotes == want.quotes &&
+               got->newlines == want.newlines && got->cut[0] == want.cut[0] &&
+               got->cut[1] == want.cut[1] && got->cut_newlines[0] == want.cut_newlines[0] &&
+               got->cut_newlines[1] == want.cut_newlines[1],
+           "window of %zu bytes [%.*s]: got q %" PRIu64 " nl %" PRIu64 " cut %" PRIu64
+           "/%" PRIu64 " %" PRIu64 "/%" PRIu64 ", want q %" PRIu64 " nl %" PRIu64
+           " cut %" PRIu64 "/%" PRIu64 " %" PRIu64 "/%" PRIu64,
+           len, (int)(len < 200 ? len : 200), p, got->quotes, got->newlines, got->cut[0],
+           got->cut_newlines[0], got->cut[1], got->cut_newlines[1], want.quotes,
+           want.newlines, want.cut[0], want.cut_newlines[0], want.cut[1],
+           want.cut_newlines[1]);
+}
+
+#define MAX_PARTS 16
+
+static void expect_same_parts(const struct tvp_csv_part *got, const struct tvp_csv_part *want,
+                              int parts, const char *what, size_t len, size_t data_begin)
+{
+    for (int k = 0; k < parts; k++)
+        CHECKF(got[k].begin == want[k].begin && got[k].end == want[k].end &&
+                   got[k].line == want[k].line,
+               "%s: len %zu data_begin %zu parts %d: part %d is [%zu,%zu) line %" PRIu64
+               ", want [%zu,%zu) line %" PRIu64,
+               what, len, data_begin, parts, k, got[k].begin, got[k].end, got[k].line,
+               want[k].begin, want[k].end, want[k].line);
+}
+
+/* what the checks ran into, so that a section that stops reaching a case fails */
+struct window_stats {
+    size_t runs, cuts, searches, beyond, at_window_end, at_target, both_cuts, empty_windows,
+        no_cut_found, clamped;
+};
+
+/* tvp_csv_split, and tvp_csv_cuts over windows scanned one by one from exact-size copies,
+ * both equal ref_split; every window's bounds and summary are checked on the way */
+static void check_windows(const char *buf, size_t len, size_t data_begin, uint64_t data_line,
+                          int parts, struct window_stats *st)
+{
+    struct tvp_csv_part want[MAX_PARTS], got[MAX_PARTS], fromw[MAX_PARTS];
+    struct tvp_csv_window w[MAX_PARTS];
+    CHECK(parts >= 1 && parts <= MAX_PARTS && data_begin <= len);
+    ref_split(buf, len, data_begin, data_line, parts, want);
+    memset(got, 0xA5, sizeof got);
+    CHECK(tvp_csv_split(buf, len, data_begin, data_line, parts, got) == 0);
+    expect_same_parts(got, want, parts, "tvp_csv_split", len, data_begin);
+
+    size_t size = len - data_begin, wb[MAX_PARTS + 1];
+    for (int k = 0; k <= parts; k++) {
+        size_t t = data_begin + size / (size_t)parts * (size_t)k +
+                   size % (size_t)parts * (size_t)k / (size_t)parts;
+        size_t expect = k == 0 ? data_begin : k == parts ? len : t > data_begin ? t - 1
+                                                                                : data_begin;
+        wb[k] = tvp_csv_window_begin(len, data_begin, parts, k);
+        CHECKF(wb[k] == expect, "len %zu data_begin %zu parts %d: window %d begins at %zu, "
+               "want %zu", len, data_begin, parts, k, wb[k], expect);
+        CHECK(k == 0 || wb[k] >= wb[k - 1]);
+        st->clamped += k > 0 && k < parts && t == data_begin;
+    }
+    for (int k = 0; k < parts; k++) {
+        check_scan(buf + wb[k], wb[k + 1] - wb[k], &w[k]);
+        st->both_cuts += w[k].cut[0] != TVP_CSV_NO_CUT && w[k].cut[1] != TVP_CSV_NO_CUT;
+        st->empty_windows += wb[k] == wb[k + 1];
+    }
+    memset(fromw, 0xA5, sizeof fromw);
+    CHECK(tvp_csv_cuts(w, len, data_begin, data_line, parts, fromw) == 0);
+    expect_same_parts(fromw, want, parts, "tvp_csv_cuts", len, data_begin);
+
+    /* where the cuts fell, relative to the windows */
+    st->runs++;
+    for (int k = 1; k < parts; k++) {
+        size_t c = want[k].begin;
+        if (c == want[k - 1].begin && k > 1)
+            continue;
+        st->cuts++;
+        if (c == data_begin)
+            continue;
+        st->searches++;
+        st->no_cut_found += c == len;
+        st->at_target += c == wb[k] + 1;
+        int j = k;
+        while (j + 1 < parts && wb[j + 1] < c)
+            j++;
+        st->beyond += j > k;
+        st->at_window_end += c == wb[j + 1] && c < len;
+    }
+}
+
+/* check_windows over several data_begin values: 0, the header's end, random, len */
+static void check_windows_all(const char *buf, size_t len, char delim, int max_parts,
+                              struct window_stats *st)
+{
+    size_t db[4] = {0, 0, len ? rnd_below(len + 1) : 0, len};
+    uint64_t dl[4] = {1, 1, 1 + rnd_below(1000), UINT64_C(1) << 40};
+    struct tvp_csv_reader r;
+    CHECK(tvp_csv_reader_init(&r, buf, 0, len, delim, 1) == 0);
+    const struct tvp_csv_field *f;
+    if (tvp_csv_next(&r, &f, NULL, 0) >= 0) {
+        db[1] = r.pos;
+        dl[1] = r.line;
+    }
+    tvp_csv_reader_free(&r);
+    for (int d = 0; d < 4; d++)
+        for (int parts = 1; parts <= max_parts; parts++)
+            check_windows(buf, len, db[d], dl[d], parts, st);
+}
+
+/* the parts of a hand-written case, as begins (the ends follow) and lines */
+static void expect_parts(const char *text, size_t len, size_t data_begin, uint64_t data_line,
+                         int parts, const size_t *begin, const uint64_t *line)
+{
+    struct window_stats st = {0};
+    char *buf = exact(text, len);
+    check_windows(buf, len, data_begin, data_line, parts, &st);
+    struct tvp_csv_part p[MAX_PARTS];
+    CHECK(tvp_csv_split(buf, len, data_begin, data_line, parts, p) == 0);
+    for (int k = 0; k < parts; k++)
+        CHECKF(p[k].begin == begin[k] && p[k].end == (k + 1 < parts ? begin[k + 1] : len) &&
+                   p[k].line == line[k],
+               "[%.*s] data_begin %zu parts %d: part %d [%zu,%zu) line %" PRIu64
+               ", want begin %zu line %" PRIu64,
+               (int)len, text, data_begin, parts, k, p[k].begin, p[k].end, p[k].line,
+               begin[k], line[k]);
+    free(buf);
+}
+
+#define PARTS(text, data_begin, data_line, parts, begins, lines)                           \
+    do {                                                                                   \
+        static const size_t b_[] = {begins};                                               \
+        static const uint64_t l_[] = {lines};                                              \
+        CHECK(sizeof b_ / sizeof *b_ == (parts) && sizeof l_ / sizeof *l_ == (parts));     \
+        expect_parts(text, sizeof(text) - 1, data_begin, data_line, parts, b_, l_);        \
+    } while (0)
+#define L(...) __VA_ARGS__
+
+static void test_windows(void)
+{
+    struct window_stats st = {0};
+
+    /* ---- hand-written cases, with the parts worked out by hand ---- */
+    /* size 8: targets 4 (parts 2); 2, 4, 6 (parts 4); each just after a '\n' */
+    PARTS("a\nb\nc\nd\n", 0, 1, 2, L(0, 4), L(1, 3));
+    PARTS("a\nb\nc\nd\n", 0, 1, 4, L(0, 2, 4, 6), L(1, 2, 3, 4));
+    /* targets 2 and 4 of 7 bytes (parts 3): '\n' at 1 and 3, and none after "dd" */
+    PARTS("a\nb\ncdd", 0, 1, 3, L(0, 2, 4), L(1, 2, 3));
+    /* no final newline and no '\n' after the target: the cut is the end */
+    PARTS("a\nbbbbbbbb", 0, 7, 2, L(0, 10), L(7, 8));
+    /* empty data: every part empty, at data_begin, on data_line */
+    PARTS("", 0, 1, 5, L(0, 0, 0, 0, 0), L(1, 1, 1, 1, 1));
+    PARTS("h\n", 2, 2, 3, L(2, 2, 2), L(2, 2, 2));
+    /* parts > bytes: targets 0,0,1,1,2,2,3,3 for k = 1..8 of 4 bytes (parts 9): targets at
+     * data_begin stay there, 1 and 2 give 2, 3 gives 4 */
+    PARTS("a\nb\n", 0, 1, 9, L(0, 0, 0, 2, 2, 2, 2, 4, 4), L(1, 1, 1, 2, 2, 2, 2, 3, 3));
+    /* t - 1 before data_begin: data_begin 3, size 4, parts 8: targets 3,4,4,5,5,6,6; the
+     * first is data_begin itself (no search), 4 cuts after the '\n' at 5, the rest stay */
+    PARTS("xx\nab\nc", 3, 2, 8, L(3, 3, 6, 6, 6, 6, 6, 6), L(2, 2, 3, 3, 3, 3, 3, 3));
+    /* CRLF: the '\n' ends the record; a target on the '\n' cuts right after it */
+    PARTS("ab\r\ncd\r\nef\r\n", 0, 1, 3, L(0, 4, 8), L(1, 2, 3));
+    PARTS("ab\r\ncd\r\nef\r\n", 0, 1, 2, L(0, 8), L(1, 3));
+    /* quoted newlines are skipped, but counted in the lines */
+    PARTS("\"a\nb\nc\"\nd\ne\n", 0, 1, 2, L(0, 8), L(1, 4));
+    PARTS("x\n\"a\nb\nc\nd\ne\nf\"\ng\n", 2, 2, 3, L(2, 16, 16), L(2, 8, 8));
+    /* an unterminated quote: nothing after it is a record start */
+    PARTS("a\n\"b\nc\nd\ne\n", 0, 1, 4, L(0, 2, 11, 11), L(1, 2, 6, 6));
+    /* "" inside quotes is two quotes: the parity is kept */
+    PARTS("\"a\"\"\nb\"\nc\nd\n", 0, 1, 2, L(0, 8), L(1, 3));
+    /* a stray quote in an unquoted field flips the parity as split always did */
+    PARTS("a\"b\nc\nd\"\ne\nf\n", 0, 1, 2, L(0, 9), L(1, 4));
+
+    /* one quoted field over every window: all cuts after it, found windows later */
+    {
+        struct tvp_csv_buf b = {0};
+        buf_add(&b, "h\n\"", 3);
+        for (int j = 0; j < 3000; j++)
+            buf_add(&b, j % 3 ? "x\n" : "y\r\n", j % 3 ? 2 : 3);
+        buf_add(&b, "\"\nlast\n", 7);
+        size_t after = b.len - 5;
+        char *buf = exact(b.data, b.len);
+        struct window_stats s = {0};
+        for (int parts = 1; parts <= MAX_PARTS; parts++) {
+            check_windows(buf, b.len, 2, 2, parts, &s);
+            struct tvp_csv_part p[MAX_PARTS];
+            CHECK(tvp_csv_split(buf, b.len, 2, 2, parts, p) == 0);
+            for (int k = 1; k < parts; k++)
+                CHECK(p[k].begin == after && p[k].line == 2 + 3000 + 1);
+        }
+        CHECK(s.beyond == MAX_PARTS - 2); /* parts >= 3: the cut lay windows beyond */
+        st.beyond += s.beyond;
+        /* the same with the field unterminated: no cut, the end on the last line */
+        for (int parts = 1; parts <= MAX_PARTS; parts++) {
+            check_windows(buf, b.len - 6, 2, 2, parts, &s);
+            struct tvp_csv_part p[MAX_PARTS];
+            CHECK(tvp_csv_split(buf, b.len - 6, 2, 2, parts, p) == 0);
+            for (int k = 1; k < parts; k++)
+                CHECK(p[k].begin == b.len - 6 && p[k].line == 2 + 3000);
+        }
+        free(buf);
+        free(b.data);
+    }
+
+    /* ---- the scan alone: random bytes of every density, at every length ---- */
+    {
+        static const char alpha[] = {'"', '\n', 'a', '\r', ',', '\0'};
+        struct tvp_csv_window w;
+        size_t found[2] = {0, 0};
+        for (int iter = 0; iter < 3000; iter++) {
+            size_t len = iter < 600 ? (size_t)iter % 70 : rnd_below(iter % 50 ? 600 : 40000);
+            uint64_t pq = rnd_below(40), pn = rnd_below(40); /* in 1/256 */
+            char *b = xmalloc(len);
+            for (size_t i = 0; i < len; i++) {
+                uint64_t r = rnd_below(256);
+                b[i] = r < pq ? '"' : r < pq + pn ? '\n' : alpha[2 + rnd_below(4)];
+            }
+            check_scan(b, len, &w);
+            found[0] += w.cut[0] != TVP_CSV_NO_CUT;
+            found[1] += w.cut[1] != TVP_CSV_NO_CUT;
+            free(b);
+        }
+        CHECK(found[0] > 1000 && found[1] > 1000);
+        /* long stretches without quotes, then one quote near the end (the second cut
+         * comes last), and the other way round; windows of quotes only and of '\n' only */
+        for (size_t len = 1; len < 70000; len = len * 3 + 1) {
+            char *b = xmalloc(len + 4);
+            memset(b, 'x', len + 4);
+            for (size_t i = 5; i < len; i += 7)
+                b[i] = '\n';
+            memcpy(b + len, "\"a\nb", 4);
+            check_scan(b, len + 4, &w);
+            CHECK(w.cut[1] == len + 3);
+            check_scan(b + 1, len + 3, &w);
+            b[0] = '"';
+            check_scan(b, len + 4, &w);
+            memset(b, '"', len);
+            check_scan(b, len + 4, &w);
+            CHECK(w.cut[(len & 1) ^ 1] == len + 3 && w.cut[len & 1] == TVP_CSV_NO_CUT);
+            memset(b, '\n', len);
+            check_scan(b, len, &w);
+            CHECK(w.cut[0] == 1 && w.cut[1] == TVP_CSV_NO_CUT && w.newlines == len);
+            free(b);
+        }
+        /* both cuts at once, then long runs of one byte: the counting after the cuts
+         * (every one of its byte counters hits 255 and more) */
+        for (int k = 0; k < 4; k++) {
+            static const char *const fill[] = {"\n", "\"", "\"\n", "a\n\"\"\"bcdefg"};
+            size_t len = 3 + 40000 + (size_t)k * 8191, fl = strlen(fill[k]);
+            char *b = xmalloc(len);
+            memcpy(b, "\n\"\n", 3);
+            for (size_t i = 3; i < len; i++)
+                b[i] = fill[k][(i - 3) % fl];
+            check_scan(b, len, &w);
+            CHECK(w.cut[0] == 1 && w.cut[1] == 3);
+            CHECK(w.newlines > 4000 || w.quotes > 4000);
+            free(b);
+        }
+    }
+
+    /* ---- random files: valid, nasty, mutated, noise; then bigger ones ---- */
+    static const char delims[] = {',', ';', '\t'};
+    for (int iter = 0; iter < 400; iter++) {
+        struct tvp_csv_buf b = {0};
+        char delim = delims[rnd_below(3)];
+        if (iter % 8 == 7)
+            noise(&b, 300);
+        else
+            random_file(&b, delim, iter % 4 != 0);
+        if (iter % 3 == 2)
+            mutate(&b);
+        char *buf = exact(b.data, b.len);
+        check_windows_all(buf, b.len, delim, 9, &st);
+        free(buf);
+        free(b.data);
+    }
+    for (int iter = 0; iter < 12; iter++) {
+        struct tvp_csv_buf b = {0};
+        size_t want = 20000 + rnd_below(100000);
+        while (b.len < want) {
+            if (iter % 4 == 3)
+                noise(&b, 300);
+            else
+                random_file(&b, ',', iter % 4 != 0);
+            if (rnd_below(20) == 0)
+                mutate(&b);
+        }
+        char *buf = exact(b.data, b.len);
+        check_windows_all(buf, b.len, ',', MAX_PARTS, &st);
+        free(buf);
+        free(b.data);
+    }
+
+    /* ---- summaries that cannot be their windows' are refused ---- */
+    {
+        static const char t[] = "h\n\"a\nb\",c\nd\ne\"f\n\"g\nh\n";
+        size_t len = sizeof t - 1;
+        struct tvp_csv_window w[4], bad[4];
+        struct tvp_csv_part p[4], want[4];
+        for (int k = 0; k < 4; k++) {
+            size_t b = tvp_csv_window_begin(len, 2, 4, k);
+            tvp_csv_window_scan(t + b, tvp_csv_window_begin(len, 2, 4, k + 1) - b, &w[k]);
+        }
+        CHECK(tvp_csv_cuts(w, len, 2, 2, 4, p) == 0);
+        ref_split(t, len, 2, 2, 4, want);
+        expect_same_parts(p, want, 4, "tvp_csv_cuts", len, 2);
+        CHECK(tvp_csv_cuts(w, len, 2, 2, 0, p) == TVP_EUSAGE);
+        CHECK(tvp_csv_cuts(w, 1, 2, 2, 4, p) == TVP_EUSAGE);
+        CHECK(tvp_csv_cuts(w, len + 1, 2, 2, 4, p) == TVP_EUSAGE); /* other windows */
+        CHECK(tvp_csv_cuts(w, len, 3, 2, 4, p) == TVP_EUSAGE);
+        int refused = 0;
+        for (int k = 0; k < 4; k++)
+            for (int field = 0; field < 9; field++) {
+                memcpy(bad, w, sizeof w);
+                struct tvp_csv_window *x = &bad[k];
+                switch (field) {
+                case 0: x->bytes++; break;
+                case 1: x->bytes--; break;
+                case 2: x->quotes = x->bytes + 1; break;
+                case 3: x->newlines = x->bytes - x->quotes + 1; break;
+                case 4: x->cut[k & 1] = 0; x->cut_newlines[k & 1] = 0; break;
+                case 5: x->cut[k & 1] = x->bytes + 1; x->cut_newlines[k & 1] = 1; break;
+                case 6: x->cut[0] = 1; x->cut_newlines[0] = 0; break;
+                case 7: x->cut[1] = x->bytes; x->cut_newlines[1] = x->newlines + 1; break;
+                default: x->cut[0] = TVP_CSV_NO_CUT; x->cut_newlines[0] = 1; break;
+                }
+                int rc = tvp_csv_cuts(bad, len, 2, 2, 4, p);
+                CHECKF(rc == TVP_EUSAGE, "window %d field %d: rc %d", k, field, rc);
+                refused++;
+            }
+        CHECK(refused == 36);
+        /* window_begin's edges */
+        CHECK(tvp_csv_window_begin(len, 2, 4, -1) == 2);
+        CHECK(tvp_csv_window_begin(len, 2, 4, 0) == 2);
+        CHECK(tvp_csv_window_begin(len, 2, 4, 4) == len);
+        CHECK(tvp_csv_window_begin(len, 2, 4, 5) == len);
+        CHECK(tvp_csv_window_begin(len, 2, 0, 0) == 2);
+        CHECK(tvp_csv_window_begin(len, 2, 0, 1) == len);
+        CHECK(tvp_csv_window_begin(len, len + 5, 4, 0) == len);
+        CHECK(tvp_csv_window_begin(len, len + 5, 4, 2) == len);
+        CHECK(tvp_csv_window_begin(0, 0, 8, 3) == 0);
+        CHECK(tvp_csv_window_begin(3, 0, 8, 3) == 0); /* t = 1 */
+        CHECK(tvp_csv_window_begin(3, 0, 8, 6) == 1); /* t = 2 */
+        CHECK(tvp_csv_window_begin(SIZE_MAX, 0, 3, 2) == SIZE_MAX / 3 * 2 - 1);
+        CHECK(tvp_csv_window_begin(SIZE_MAX, SIZE_MAX - 10, 1000, 99) == SIZE_MAX - 10);
+        CHECK(tvp_csv_window_begin(SIZE_MAX, SIZE_MAX - 10, 1000, 999) == SIZE_MAX - 2);
+    }
+
+    printf("windows: %zu splits, %zu cuts (%zu searched: %zu at the target, %zu at a "
+           "window's end, %zu windows beyond, %zu none found), %zu clamped windows, %zu "
+           "empty, %zu with both cuts\n",
+           st.runs, st.cuts, st.searches, st.at_target, st.at_window_end, st.beyond,
+           st.no_cut_found, st.clamped, st.empty_windows, st.both_cuts);
+    CHECK(st.searches > 10000 && st.at_target > 500 && st.at_window_end > 100 &&
+          st.beyond > 500 && st.no_cut_found > 500 && st.clamped > 500 &&
+          st.empty_windows > 500 && st.both_cuts > 500);
+}
+
 /* ---- bench ------------------------------------------------------------------------------ */
 
 static double now(void)
@@ -725,6 +1161,47 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* best of 5 */
+#define BEST(t, stmt)                                                                       \
+    do {                                                                                   \
+        t = 1e30;                                                                          \
+        for (int rep_ = 0; rep_ < 5; rep_++) {                                             \
+            double t0_ = now();                                                            \
+            stmt;                                                                          \
+            double dt_ = now() - t0_;                                                      \
+            if (dt_ < t)                                                                   \
+                t = dt_;                                                                   \
+        }                                                                                  \
+    } while (0)
+
+/* the window scan (the whole data as one window, and as 8 windows plus tvp_csv_cuts, as 8
+ * ranks would do it one after the other), then tvp_csv_split against ref_split */
+static void bench_split(const char *name, const char *buf, size_t len, size_t data_begin)
+{
+    double mb = (double)(len - data_begin) / 1e6, t;
+    struct tvp_csv_window w[8];
+    struct tvp_csv_part p[8], want[8];
+    BEST(t, tvp_csv_window_scan(buf + data_begin, len - data_begin, &w[0]));
+    printf("%s, %.1f MB: window scan %.4f s, %.0f MB/s (%" PRIu64 " quotes, %" PRIu64
+           " newlines)\n", name, mb, t, mb / t, w[0].quotes, w[0].newlines);
+    BEST(t, for (int k = 0; k < 8; k++) {
+        size_t b = tvp_csv_window_begin(len, data_begin, 8, k);
+        tvp_csv_window_scan(buf + b, tvp_csv_window_begin(len, data_begin, 8, k + 1) - b,
+                            &w[k]);
+    } CHECK(tvp_csv_cuts(w, len, data_begin, 2, 8, p) == 0));
+    ref_split(buf, len, data_begin, 2, 8, want);
+    expect_same_parts(p, want, 8, "bench", len, data_begin);
+    printf("  8 windows + tvp_csv_cuts: %.4f s, %.0f MB/s\n", t, mb / t);
+    for (int parts = 2; parts <= 8; parts *= 2) {
+        double tr;
+        BEST(t, CHECK(tvp_csv_split(buf, len, data_begin, 2, parts, p) == 0));
+        BEST(tr, ref_split(buf, len, data_begin, 2, parts, want));
+        expect_same_parts(p, want, parts, "bench", len, data_begin);
+        printf("  split into %d: %.4f s, %.0f MB/s (the loop before the windows: %.4f s, "
+               "%.0f MB/s)\n", parts, t, mb / t, tr, mb / tr);
+    }
 }
 
 static void bench(uint64_t rows)
@@ -772,13 +1249,28 @@ static void bench(uint64_t rows)
                (double)recs / tr / 1e6, mb / tr, sum);
         tvp_csv_reader_free(&r);
     }
-    struct tvp_csv_part p[8];
-    for (int parts = 2; parts <= 8; parts *= 2) {
-        t0 = now();
-        CHECK(tvp_csv_split(b.data, b.len, 20, 2, parts, p) == 0);
-        double ts = now() - t0;
-        printf("split into %d: %.4f s, %.0f MB/s\n", parts, ts, mb / ts);
+    bench_split("plain", b.data, b.len, 20);
+
+    /* the same fields, every one quoted */
+    struct tvp_csv_buf qa = {0};
+    buf_add(&qa, "\"color\",\"size\",\"material\"\n", 26);
+    for (uint64_t i = 0; i < rows; i++) {
+        const char *f[3] = {c1[rnd_below(6)], c2[rnd_below(4)], c3[rnd_below(5)]};
+        for (int j = 0; j < 3; j++) {
+            buf_add(&qa, "\"", 1);
+            buf_add(&qa, f[j], strlen(f[j]));
+            buf_add(&qa, j < 2 ? "\"," : "\"\n", 2);
+        }
     }
+    bench_split("all quoted", qa.data, qa.len, 26);
+    free(qa.data);
+
+    /* random_file's nasty labels: quoted newlines, "" and CRLF */
+    struct tvp_csv_buf nasty = {0};
+    while (nasty.len < b.len)
+        random_file(&nasty, ',', 1);
+    bench_split("nasty", nasty.data, nasty.len, 0);
+    free(nasty.data);
     free(b.data);
 }
 
@@ -795,6 +1287,6 @@ int main(int argc, char **argv)
         return 0;
     }
     static const struct test_section sections[] = {{"accept", test_accept}, {"errors", test_errors}, {"writer", test_writer},
-                    {"split", test_split},   {"fuzz", test_fuzz}};
+                    {"split", test_split},   {"fuzz", test_fuzz}, {"windows", test_windows}};
     return test_run(sections, sizeof sections / sizeof sections[0], section);
 }
