@@ -17,6 +17,7 @@
 #ifndef TVP_BACKEND_H
 #define TVP_BACKEND_H
 
+#include "lenc.h"
 #include "pin.h"
 #include "tvp.h"
 #include "workload.h"
@@ -54,6 +55,20 @@ struct tvp_job {
      * then hold grid->height rows of grid->stride bytes: the input image and the place for
      * the output; src.items is the loaded image, packed (width * channels[0] per row). */
     const struct tvp_grid *grid;
+    /* Table workloads (labelencode): the table every process built from the same header
+     * bytes; the input's text (header included) where this process holds it (always at
+     * the root; elsewhere NULL: MPI ranks read or make their own part); without --in, the
+     * generator, from which any process can make any rows. */
+    const struct tvp_lenc_table *table;
+    const char *text;
+    size_t text_len;
+    const struct tvp_lenc_gen *gen;
+    /* at the root after each table run: part w's records as text ([workers], valid until
+     * the next run or stop); FIT: the merged classes ([nsel], set up by the backend, which
+     * frees the last run's first); the run's error, when it failed with TVP_EINPUT */
+    struct tvp_label *parts_out;
+    struct tvp_labels *classes;
+    struct tvp_table_error *error;
     void *state; /* the backend's own */
 };
 
@@ -73,6 +88,11 @@ struct tvp_run {
     uint64_t halo_bytes; /* stencils: bytes of halo rows that crossed between processes */
     int *pu;          /* [workers], filled by the backend: PU each worker last ran on */
     long peak_rss_kb; /* summed over every process that held a worker */
+    /* tables: the steps inside t_compute (the slowest worker's), and the bytes of local
+     * sets and maps that crossed between processes in the merge */
+    double t_parse, t_fit, t_merge, t_encode, t_format;
+    uint64_t merge_bytes;
+    uint64_t rows; /* tables: the records of every part */
 };
 
 /* The phases of a run with a static schedule: each measured, t_total their sum. */
@@ -142,6 +162,18 @@ struct tvp_backend {
     int (*stencil_start)(struct tvp_job *job, struct tvp_start *st);
     int (*stencil_run)(struct tvp_job *job, struct tvp_run *run);
     int (*stencil_stop)(struct tvp_job *job);
+    /* The same three for table workloads (labelencode); NULL: not run here.  Always static:
+     * worker w owns part w of the records (tvp_table_parts: cuts at record starts).
+     * t_distribute: each part's bytes reach its worker (local data: read from the file or
+     * made by the worker itself; scatter: sent by the root).  t_compute: parse and fit
+     * (tvp_table_fit), the merge of the local sets (FIT; the sets go to whoever merges, the
+     * map of each worker's local ids comes back), encode and format (tvp_table_finish).
+     * t_collect: every part's text reaches the root, job->parts_out.  Errors: a failed step
+     * stops its worker; the root takes the earliest (tvp_table_error_pick), puts it in
+     * job->error and every process returns TVP_EINPUT (or what failed). */
+    int (*table_start)(struct tvp_job *job, struct tvp_start *st);
+    int (*table_run)(struct tvp_job *job, struct tvp_run *run);
+    int (*table_stop)(struct tvp_job *job);
     void (*fini)(int err);
 };
 
@@ -191,5 +223,35 @@ static inline void tvp_job_pass(const struct tvp_job *job, int p, const struct t
  * positioned where they lie in the whole output. */
 struct tvp_checksum tvp_job_rows_checksum(const struct tvp_job *job, const struct tvp_rows *out,
                                           uint32_t b, uint32_t e);
+
+/* ---- table helpers (common/table.c) ---- */
+
+/* A part's error as it travels to the root (fixed size: a pipe or MPI message as bytes). */
+enum tvp_table_step { TVP_TABLE_OK = 0, TVP_TABLE_PARSE = 1, TVP_TABLE_FIT = 2, TVP_TABLE_LATER = 3 };
+struct tvp_table_error {
+    int32_t err;  /* 0 or a TVP_E* code */
+    int32_t step; /* enum tvp_table_step: where it happened */
+    int64_t part; /* the worker's part */
+    char msg[TVP_LENC_MSG];
+};
+
+/* The parts of job->text (at the root, or wherever the whole text is): part w of
+ * job->workers, cut at record starts (tvp_csv_split). */
+int tvp_table_parts(const struct tvp_job *job, struct tvp_csv_part *parts);
+/* Parse then fit worker me's part (set in me by the caller), timing both into me->t.  On
+ * failure *e says where (e->part = part). */
+int tvp_table_fit(const struct tvp_job *job, struct tvp_lenc_worker *me, int part,
+                  struct tvp_table_error *e);
+/* FIT: encode through map (NULL for TRANSFORM and INVERSE), then format. */
+int tvp_table_finish(const struct tvp_job *job, struct tvp_lenc_worker *me, const uint32_t *map,
+                     int part, struct tvp_table_error *e);
+/* The error to report of n parts' errors: the earliest step, then the earliest part; NULL
+ * when none failed. */
+const struct tvp_table_error *tvp_table_error_pick(const struct tvp_table_error *e, size_t n);
+/* Per column, over every worker's sets (sets[w] = worker w's nsel sets): the classes into
+ * job->classes (the last run's freed first) and each worker's map into maps[w] (each of
+ * tvp_lenc_map_len entries).  The merge a root does for workers in other processes. */
+int tvp_table_merge(const struct tvp_job *job, const struct tvp_labels *const *sets,
+                    uint32_t *const *maps);
 
 #endif

@@ -25,6 +25,15 @@ struct driver {
     int oversubscribed;
     void *loaded; /* items read from --in */
     int stencil;  /* the workload's shape is a stencil (filter) */
+    int table;    /* the workload's shape is a table (labelencode) */
+    struct tvp_lenc_table tab;
+    struct tvp_lenc_gen gen;
+    char *text; /* the table's whole input text, at the root */
+    size_t text_len;
+    struct tvp_labels *classes; /* [nsel] FIT: the merged classes of the last run */
+    struct tvp_label *parts_out;
+    struct tvp_table_error table_error;
+    char *class_counts; /* the record's classes field */
     struct tvp_grid grid;
     struct tvp_image image; /* stencil: the --in image */
     const char *record_path;
@@ -218,11 +227,137 @@ static int load_image(struct driver *d)
     return 0;
 }
 
+/* The root's bytes at *buf (len of them) reach every process: the size first, then the
+ * bytes, into a malloc'd buffer elsewhere. */
+static int share_bytes(struct driver *d, char **buf, size_t *len)
+{
+    if (!d->be->share)
+        return 0;
+    uint64_t n = *len;
+    int rc = agree(d, share(d, &n, sizeof n));
+    if (rc)
+        return rc;
+    if (!ROOT(d)) {
+        *buf = malloc(n + 1);
+        rc = *buf ? 0 : TVP_ENOMEM;
+        *len = (size_t)n;
+    }
+    if ((rc = agree(d, rc)))
+        return rc;
+    if (n)
+        rc = share(d, *buf, (size_t)n);
+    if (!ROOT(d))
+        (*buf)[n] = 0;
+    return agree(d, rc);
+}
+
+/* Fails early, before minutes of runs, when a file to write cannot be written: a folder,
+ * or a folder that is missing or not writable. */
+static int check_writable(struct driver *d, const char *path, const char *opt)
+{
+    struct stat sb;
+    int rc = 0;
+    if (path && ROOT(d) && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        rc = TVP_EUSAGE;
+    else if (path && ROOT(d) && access(path, F_OK) != 0) {
+        char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (dir && access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) != 0)
+            rc = TVP_EUSAGE;
+        free(dir);
+    }
+    if ((rc = agree(d, rc)))
+        return fail(d, rc, "%s %s: is a folder, or its folder does not exist or is not writable",
+                    opt, path);
+    return 0;
+}
+
+/* Table input: the --in file or the generated table, whole at the root; the table (header
+ * and classes) built from the same bytes on every process. */
+static int load_table(struct driver *d)
+{
+    struct tvp_job *job = &d->job;
+    const struct tvp_options *o = &d->opt;
+    int root = ROOT(d), rc = 0;
+    if (o->in_path && (o->given & (TVP_OPT_ROWS | TVP_OPT_COLUMNS_COUNT | TVP_OPT_CARDINALITY |
+                                   TVP_OPT_SKEW)))
+        return fail(d, TVP_EUSAGE, "--rows, --columns-count, --cardinality and --skew describe "
+                                   "the generated table; --in gives its own");
+    if (o->inverse && !o->classes_in)
+        return fail(d, TVP_EUSAGE, "--inverse needs --classes-in (the classes the codes index)");
+    if (!o->in_path) {
+        d->gen = (struct tvp_lenc_gen){.rows = o->rows, .seed = o->seed, .columns = o->columns_count,
+                                       .cardinality = o->cardinality, .skew = o->skew,
+                                       .delim = o->delimiter};
+        if ((rc = agree(d, tvp_lenc_gen_init(&d->gen, d->err, sizeof d->err))))
+            return fail(d, rc, "%s", d->err);
+        job->gen = &d->gen;
+    }
+    /* the root reads (or makes) the whole input and the classes file */
+    char *classes = NULL;
+    size_t classes_len = 0;
+    if (root && o->in_path) {
+        rc = tvp_read_file(o->in_path, "a CSV file", &d->text, &d->text_len, d->err, sizeof d->err);
+    } else if (root) {
+        struct tvp_csv_buf b = {0};
+        rc = tvp_lenc_gen_header(&d->gen, &b);
+        rc = rc ? rc : tvp_lenc_gen_rows(&d->gen, 0, d->gen.rows, &b);
+        d->text = b.data, d->text_len = b.len;
+        if (rc)
+            snprintf(d->err, sizeof d->err, "cannot make the generated table: %s", tvp_strerror(rc));
+    }
+    if (root && !rc && o->classes_in)
+        rc = tvp_read_file(o->classes_in, "a classes file", &classes, &classes_len, d->err,
+                           sizeof d->err);
+    enum tvp_lenc_mode mode = !o->classes_in ? TVP_LENC_FIT
+                              : o->inverse   ? TVP_LENC_INVERSE
+                                             : TVP_LENC_TRANSFORM;
+    const char *name = o->in_path ? o->in_path : "generated";
+    if (root && !rc)
+        rc = tvp_lenc_table_init(&d->tab, name, d->text, d->text_len, o->delimiter, o->columns, mode,
+                                 classes, classes_len, o->classes_in, d->err, sizeof d->err);
+    if ((rc = agree(d, rc))) {
+        free(classes);
+        return fail(d, rc, "%s", root ? d->err : "");
+    }
+    /* the other processes build the same table from the header's and classes' bytes */
+    if (d->be->share) {
+        char *head = root ? d->text : NULL;
+        size_t head_len = root ? d->tab.data_begin : 0;
+        uint64_t text_len = d->text_len;
+        rc = agree(d, share(d, &text_len, sizeof text_len));
+        rc = rc ? rc : share_bytes(d, &head, &head_len);
+        rc = rc ? rc : share_bytes(d, &classes, &classes_len);
+        if (!rc && !root)
+            rc = tvp_lenc_table_init(&d->tab, name, head, head_len, o->delimiter, o->columns, mode,
+                                     classes, classes_len, o->classes_in, d->err, sizeof d->err);
+        if (!root) {
+            free(head);
+            d->text_len = (size_t)text_len; /* the input's size; its bytes stay at the root */
+        }
+        if ((rc = agree(d, rc))) {
+            free(classes);
+            return fail(d, rc, "cannot share the table's header: %s", tvp_strerror(rc));
+        }
+    }
+    free(classes);
+    job->table = &d->tab;
+    job->text = root ? d->text : NULL;
+    job->text_len = d->text_len;
+    job->src.seed = o->seed;
+    job->n = job->src.n = o->in_path ? 0 : d->gen.rows; /* --in: counted by the runs */
+    if ((rc = check_writable(d, o->out_path, "--out")) ||
+        (rc = check_writable(d, o->classes_out, "--classes-out")))
+        return rc;
+    return 0;
+}
+
 static int load_input(struct driver *d)
 {
     struct tvp_job *job = &d->job;
     if (d->stencil)
         return load_image(d);
+    if (d->table)
+        return load_table(d);
     job->src.seed = d->opt.seed;
     job->src.n = job->n = d->opt.n;
     if (!d->opt.in_path)
@@ -264,6 +399,18 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
     strftime(row->timestamp, sizeof row->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     row->n = job->n;
     row->seed = d->opt.in_path ? 0 : d->opt.seed;
+    if (d->table) {
+        row->n = run->rows;
+        row->columns = (uint32_t)d->tab.ncols;
+        row->fields = run->rows * d->tab.ncols;
+        row->classes = d->class_counts;
+        row->t_parse = run->t_parse;
+        row->t_fit = run->t_fit;
+        row->t_merge = run->t_merge;
+        row->t_encode = run->t_encode;
+        row->t_format = run->t_format;
+        row->merge_bytes = run->merge_bytes;
+    }
     if (d->stencil) {
         row->width = d->grid.width;
         row->height = d->grid.height;
@@ -273,7 +420,7 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
         row->halo_bytes = run->halo_bytes;
     }
     /* what ran: process backends run stencils as static blocks whatever was asked */
-    enum tvp_schedule sched = d->stencil && (d->be->flags & TVP_BACKEND_STENCIL_STATIC)
+    enum tvp_schedule sched = d->table || (d->stencil && (d->be->flags & TVP_BACKEND_STENCIL_STATIC))
                                   ? TVP_SCHED_STATIC
                                   : d->opt.schedule;
     row->chunk = sched == TVP_SCHED_DYNAMIC ? job->chunk : 0;
@@ -298,10 +445,13 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
     row->t_compute = run->t_compute;
     row->t_collect = run->t_collect;
     row->t_total = run->t_total;
-    double bytes = d->stencil ? (double)job->n * (d->grid.channels[0] +
-                                                  d->grid.channels[d->grid.npasses])
-                              : (double)job->n * (double)(job->wl->in_size + job->wl->out_size);
-    row->items_per_s = run->t_total > 0 ? (double)job->n / run->t_total : 0;
+    double bytes = d->table     ? (double)job->text_len + (double)sum.bytes
+                   : d->stencil ? (double)job->n * (d->grid.channels[0] +
+                                                    d->grid.channels[d->grid.npasses])
+                                : (double)job->n * (double)(job->wl->in_size + job->wl->out_size);
+    row->items_per_s = run->t_total > 0 ? (double)row->n / run->t_total : 0;
+    row->rows_per_s = d->table ? row->items_per_s : 0;
+    row->fields_per_s = d->table && run->t_total > 0 ? (double)row->fields / run->t_total : 0;
     row->pixels_per_s = d->stencil ? row->items_per_s : 0;
     row->bytes_per_s = run->t_total > 0 ? bytes / run->t_total : 0;
     row->bytes_moved = run->bytes_moved;
@@ -314,6 +464,12 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
 static struct tvp_checksum run_checksum(const struct driver *d)
 {
     const struct tvp_job *job = &d->job;
+    if (d->table) { /* the header, then every part's records */
+        struct tvp_checksum c = tvp_checksum_of(d->tab.header.data, d->tab.header.len);
+        for (int w = 0; w < job->workers; w++)
+            tvp_checksum_add(&c, 0, job->parts_out[w].p, job->parts_out[w].len);
+        return c;
+    }
     if (job->out && d->stencil) {
         struct tvp_rows r = whole_rows(d, job->out);
         return tvp_job_rows_checksum(job, &r, 0, d->grid.height);
@@ -339,12 +495,65 @@ static void stencil_reference(const struct driver *d, void *in, void *ref, void 
     }
 }
 
+/* A table's serial reference: the whole text on one worker; every run's checksum, and the
+ * bytes of the last one, must equal it. */
+static int verify_table(struct driver *d, int nrows)
+{
+    struct tvp_csv_buf ref = {0};
+    int rc = tvp_lenc_reference(&d->tab, d->text, d->text_len, &ref, NULL, d->err, sizeof d->err);
+    if (rc) {
+        free(ref.data);
+        return fail(d, rc == TVP_EINPUT ? TVP_EVERIFY : rc, "the serial reference failed: %s",
+                    d->err);
+    }
+    struct tvp_checksum want = tvp_checksum_of(ref.data, ref.len);
+    for (int i = 0; i < nrows; i++) {
+        int ok = tvp_checksum_equal(d->rows[i].checksum, want);
+        if (ok && i == nrows - 1) { /* and the bytes themselves */
+            size_t at = d->tab.header.len;
+            ok = ref.len >= at && memcmp(ref.data, d->tab.header.data, at) == 0;
+            for (int w = 0; ok && w < d->job.workers; w++) {
+                const struct tvp_label *p = &d->parts_out[w];
+                ok = ref.len - at >= p->len && memcmp(ref.data + at, p->p, p->len) == 0;
+                at += p->len;
+            }
+            ok = ok && at == ref.len;
+        }
+        d->rows[i].verified = ok;
+        if (!ok && !rc)
+            rc = fail(d, TVP_EVERIFY,
+                      "verification failed: repeat %d gives crc64 0x%016" PRIx64
+                      " over %" PRIu64 " bytes, the serial run 0x%016" PRIx64 " over %zu",
+                      d->rows[i].repeat, d->rows[i].checksum.crc64, d->rows[i].checksum.bytes,
+                      want.crc64, ref.len);
+    }
+    free(ref.data);
+    return rc;
+}
+
+/* The table's output: the header and every part, atomically. */
+static int write_table(struct driver *d, const char *path)
+{
+    struct tvp_atomic a;
+    int rc = tvp_atomic_open(&a, path);
+    if (rc)
+        return fail(d, rc, "--out %s: cannot write: %m", path);
+    int ok = fwrite(d->tab.header.data, 1, d->tab.header.len, a.f) == d->tab.header.len;
+    for (int w = 0; ok && w < d->job.workers; w++)
+        ok = fwrite(d->parts_out[w].p, 1, d->parts_out[w].len, a.f) == d->parts_out[w].len;
+    if ((rc = tvp_atomic_close(&a, ok)) || !ok)
+        return fail(d, TVP_ESYS, "--out %s: cannot write: %m", path);
+    return 0;
+}
+
 /* The serial reference: the whole input through the kernel in one call (a stencil: every
  * pass over the whole grid).  Compares the checksum of every timed run and, in scatter
  * mode, the bytes of the last one. */
 static int verify(struct driver *d, int nrows)
 {
     struct tvp_job *job = &d->job;
+    if (d->table)
+        return verify_table(d, nrows);
     size_t in_bytes = whole_bytes(d, 0), out_bytes = whole_bytes(d, 1);
     void *in = job->in, *ref = tvp_alloc_touched(out_bytes);
     void *tmp = d->stencil ? tvp_alloc_touched(out_bytes) : NULL;
@@ -394,6 +603,17 @@ static int verify(struct driver *d, int nrows)
 static int check_memory(struct driver *d)
 {
     const struct tvp_job *job = &d->job;
+    if (d->table) { /* text, output and reference; 20 bytes a field for cells and ids, with
+                       fields of 8 bytes of text on average */
+        double len = (double)job->text_len, need = 3 * len + 20 * (len / 8);
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+        if (have > 0 && need > have && ROOT(d))
+            return fail(d, TVP_EUSAGE, "a table of %.1f GiB needs about %.1f GiB of memory "
+                        "here; this machine has %.1f GiB", len / (1u << 30), need / (1u << 30),
+                        have / (1u << 30));
+        return 0;
+    }
     /* a stencil holds input and output grids and a third to ping-pong */
     double item = d->stencil ? 3.0 * (double)d->grid.stride / d->grid.width
                              : (double)(job->wl->in_size + job->wl->out_size);
@@ -418,17 +638,41 @@ static int check_memory(struct driver *d)
     return 0;
 }
 
+/* The record's classes field: the distinct classes of each encoded column. */
+static int class_counts(struct driver *d)
+{
+    const struct tvp_labels *cl = d->tab.mode == TVP_LENC_FIT ? d->classes : d->tab.classes;
+    size_t cap = 21 * d->tab.nsel + 1, used = 0;
+    d->class_counts = malloc(cap);
+    if (!d->class_counts)
+        return fail(d, TVP_ENOMEM, "out of memory");
+    d->class_counts[0] = 0;
+    for (size_t k = 0; k < d->tab.nsel; k++)
+        used += (size_t)snprintf(d->class_counts + used, cap - used, "%s%zu", k ? " " : "",
+                                 tvp_labels_count(&cl[k]));
+    return 0;
+}
+
 static int run_all(struct driver *d)
 {
     struct tvp_job *job = &d->job;
     int scatter = d->opt.data == TVP_DATA_SCATTER, root = ROOT(d);
-    size_t in_bytes = whole_bytes(d, 0), out_bytes = whole_bytes(d, 1);
+    size_t in_bytes = whole_bytes(d, 0), out_bytes = whole_bytes(d, 1); /* tables: 0 */
     int rc = agree(d, check_memory(d));
     if (rc)
         return rc;
 
     job->chunk = d->stencil && !(d->opt.given & TVP_OPT_CHUNK) ? TVP_DEFAULT_ROWS_CHUNK : d->opt.chunk;
-    if (root && scatter) { /* the parent holds the whole input and receives all output */
+    if (d->table) { /* the parts' text and the classes come to the root */
+        d->parts_out = calloc((size_t)job->workers, sizeof *d->parts_out);
+        d->classes = calloc(d->tab.nsel ? d->tab.nsel : 1, sizeof *d->classes);
+        rc = d->parts_out && d->classes ? 0 : TVP_ENOMEM;
+        for (size_t k = 0; !rc && k < d->tab.nsel; k++)
+            tvp_labels_init(&d->classes[k]);
+        job->parts_out = d->parts_out;
+        job->classes = d->classes;
+        job->error = &d->table_error;
+    } else if (root && scatter) { /* the parent holds the whole input and receives all output */
         job->in = arr_alloc(d, in_bytes);
         job->out = arr_alloc(d, out_bytes);
         if (job->in && job->out)
@@ -436,7 +680,7 @@ static int run_all(struct driver *d)
         else
             rc = TVP_ENOMEM;
     }
-    if (root && !scatter) {
+    if (root && !scatter && !d->table) {
         /* the pieces of the output the workers keep: static blocks (a stencil: the active
          * workers' row blocks), or chunks */
         job->npieces = d->stencil ? (uint64_t)tvp_stencil_active(job)
@@ -462,34 +706,57 @@ static int run_all(struct driver *d)
     }
     int nrows = 0;
     for (int r = 0; r < d->opt.warmup + d->opt.repeat; r++) {
-        if (root && scatter)
+        if (root && scatter && job->out)
             memset(job->out, 0xa5, out_bytes); /* no stale result can pass for a new one */
         if (root && job->pieces)
             memset(job->pieces, 0, job->npieces * sizeof *job->pieces);
+        if (d->table) {
+            memset(d->parts_out, 0, (size_t)job->workers * sizeof *d->parts_out);
+            memset(&d->table_error, 0, sizeof d->table_error);
+            run.t_parse = run.t_fit = run.t_merge = run.t_encode = run.t_format = 0;
+            run.merge_bytes = run.rows = 0;
+        }
         for (int w = 0; w < job->workers; w++)
             run.pu[w] = -1;
         run.peak_rss_kb = 0;
         run.bytes_moved = 0;
         run.halo_bytes = 0;
         rc = agree(d, d->run(job, &run));
+        if (rc && d->table_error.err) { /* bad input found by a worker: its own message */
+            fail(d, rc, "%s", d->table_error.msg);
+            break;
+        }
         if (rc) {
             fail(d, rc, "run %d failed: %s", r, tvp_strerror(rc));
             break;
         }
         if (root && r >= d->opt.warmup) {
+            if (d->table && !d->class_counts && (rc = class_counts(d)))
+                break;
             row_fill(d, &d->rows[nrows], &run, &st, nrows, run_checksum(d));
             nrows++;
         }
     }
-    if (d->stop) {
+    /* a table's parts stay in the workers' buffers until stop: it comes after the output */
+    int stopped = !d->stop;
+    if (!d->table && !stopped) {
+        stopped = 1;
         int stop_rc = d->stop(job);
         if (stop_rc && !rc)
             rc = fail(d, stop_rc, "a worker did not end cleanly: %s", tvp_strerror(stop_rc));
     }
     if ((rc = agree(d, rc)))
-        goto out;
+        goto stop;
     if (root && d->opt.verify)
         rc = verify(d, nrows);
+    if (root && d->table && d->opt.out_path && !rc)
+        rc = write_table(d, d->opt.out_path);
+    if (root && d->table && d->opt.classes_out && !rc) {
+        const struct tvp_labels *cl = d->tab.mode == TVP_LENC_FIT ? d->classes : d->tab.classes;
+        int wr = tvp_lenc_write_classes(&d->tab, cl, d->opt.classes_out, d->err, sizeof d->err);
+        if (wr)
+            rc = fail(d, wr, "%s", d->err);
+    }
     if (root && d->stencil && d->opt.out_path) { /* the filtered image, as the last run left it */
         struct tvp_image im = {d->grid.width, d->grid.height, d->grid.channels[d->grid.npasses],
                                d->grid.stride, job->out};
@@ -507,6 +774,12 @@ static int run_all(struct driver *d)
             rc = rc ? rc : wr;
         }
     }
+stop:
+    if (!stopped) {
+        int stop_rc = d->stop(job);
+        if (stop_rc && !rc)
+            rc = fail(d, stop_rc, "a worker did not end cleanly: %s", tvp_strerror(stop_rc));
+    }
     rc = agree(d, rc);
 out:
     free(run.pu);
@@ -519,6 +792,31 @@ static int choose_shape(struct driver *d)
     const struct tvp_backend *be = d->be;
     const struct tvp_options *o = &d->opt;
     d->stencil = d->job.wl->shape == TVP_SHAPE_STENCIL;
+    d->table = d->job.wl->shape == TVP_SHAPE_TABLE;
+    static const struct { unsigned bit; const char *name; } table_opts[] = {
+        {TVP_OPT_ROWS, "--rows"}, {TVP_OPT_COLUMNS_COUNT, "--columns-count"},
+        {TVP_OPT_CARDINALITY, "--cardinality"}, {TVP_OPT_SKEW, "--skew"},
+        {TVP_OPT_COLUMNS, "--columns"}, {TVP_OPT_CLASSES_IN, "--classes-in"},
+        {TVP_OPT_CLASSES_OUT, "--classes-out"}, {TVP_OPT_INVERSE, "--inverse"},
+        {TVP_OPT_DELIMITER, "--delimiter"}};
+    for (size_t i = 0; !d->table && i < sizeof table_opts / sizeof table_opts[0]; i++)
+        if (o->given & table_opts[i].bit)
+            return fail(d, TVP_EUSAGE, "%s: only the labelencode workload takes it",
+                        table_opts[i].name);
+    if (d->table) {
+        if (o->given & TVP_OPT_N)
+            return fail(d, TVP_EUSAGE, "--n: the %s workload's size is --rows, or --in", o->workload);
+        if (o->given & TVP_OPT_IMAGE)
+            return fail(d, TVP_EUSAGE, "%s: only the filter workload takes it",
+                        o->given & TVP_OPT_FILTER ? "--filter" : "--width/--height/--channels/"
+                        "--iterations/--max-pixels");
+        if (!be->table_run)
+            return fail(d, TVP_ENOSYS, "the %s backend does not run the %s workload", be->name,
+                        o->workload);
+        d->record_path = o->record_path;
+        d->start = be->table_start, d->run = be->table_run, d->stop = be->table_stop;
+        return 0;
+    }
     if (!d->stencil) {
         static const struct { unsigned bit; const char *name; } image_opts[] = {
             {TVP_OPT_FILTER, "--filter"}, {TVP_OPT_ITERATIONS, "--iterations"},
@@ -608,21 +906,13 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
         goto done;
     d->job.pu_plan = d->pu_plan;
     /* fail early, before minutes of runs, when the record cannot be written */
-    const char *rp = d->record_path;
-    struct stat sb;
-    if (rp && ROOT(d) && stat(rp, &sb) == 0 && S_ISDIR(sb.st_mode))
-        rc = TVP_EUSAGE;
-    else if (rp && ROOT(d) && access(rp, F_OK) != 0) {
-        char *dir = strdup(rp), *slash = dir ? strrchr(dir, '/') : NULL;
-        if (dir && access(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", W_OK) != 0)
-            rc = TVP_EUSAGE;
-        free(dir);
-    }
-    if ((rc = agree(d, rc))) {
-        fail(d, rc, "%s %s: is a folder, or its folder does not exist or is not writable",
-             rp == d->opt.out_path ? "--out" : "--record", rp);
+    if ((rc = check_writable(d, d->record_path,
+                             d->record_path == d->opt.out_path ? "--out" : "--record")))
         goto done;
-    }
+    if (d->table && d->opt.schedule == TVP_SCHED_DYNAMIC && ROOT(d))
+        fprintf(stderr, "%s: note: %s runs one part of the records per worker (the merge needs "
+                        "every worker's sets); the record says schedule=static\n", prog,
+                d->opt.workload);
     if (d->stencil && d->opt.schedule == TVP_SCHED_DYNAMIC &&
         (be->flags & TVP_BACKEND_STENCIL_STATIC) && ROOT(d))
         fprintf(stderr, "%s: note: %s runs static blocks of rows here (each worker keeps its own "
@@ -635,6 +925,14 @@ done:
     if (d->job.out)
         arr_release(d, d->job.out, whole_bytes(d, 1));
     tvp_grid_free(&d->grid);
+    for (size_t k = 0; d->classes && k < d->tab.nsel; k++)
+        tvp_labels_free(&d->classes[k]);
+    free(d->classes);
+    free(d->parts_out);
+    free(d->class_counts);
+    free(d->text);
+    tvp_lenc_table_free(&d->tab);
+    tvp_lenc_gen_free(&d->gen);
     tvp_image_free(&d->image);
     free(d->job.pieces);
     free(d->rows);

@@ -272,3 +272,164 @@ double tvp_inproc_stencil_max_touch(const struct tvp_job *job)
         m = stencil(job)->workers[w].t_touch > m ? stencil(job)->workers[w].t_touch : m;
     return stencil(job)->t_alloc + m;
 }
+
+/* ---- table workloads ---------------------------------------------------------------------- */
+
+struct inproc_table {
+    struct tvp_csv_part *parts;
+    struct tvp_lenc_worker *lw;
+    struct tvp_table_error *errs;
+    const struct tvp_labels **sets; /* [workers]: each worker's nsel sets */
+    uint32_t **maps;
+    size_t *map_cap;
+    double *t_merge;
+    int *pu;
+};
+
+static struct inproc_table *table(const struct tvp_job *job)
+{
+    return job->state;
+}
+
+int tvp_inproc_table_create(struct tvp_job *job)
+{
+    size_t n = (size_t)job->workers;
+    struct inproc_table *t = calloc(1, sizeof *t);
+    job->state = t;
+    if (!t)
+        return TVP_ENOMEM;
+    t->parts = calloc(n, sizeof *t->parts);
+    t->lw = calloc(n, sizeof *t->lw);
+    t->errs = calloc(n, sizeof *t->errs);
+    t->sets = calloc(n, sizeof *t->sets);
+    t->maps = calloc(n, sizeof *t->maps);
+    t->map_cap = calloc(n, sizeof *t->map_cap);
+    t->t_merge = calloc(n, sizeof *t->t_merge);
+    t->pu = calloc(n, sizeof *t->pu);
+    if (!t->parts || !t->lw || !t->errs || !t->sets || !t->maps || !t->map_cap || !t->t_merge ||
+        !t->pu) {
+        tvp_inproc_table_destroy(job);
+        return TVP_ENOMEM;
+    }
+    for (size_t w = 0; w < n; w++)
+        tvp_lenc_worker_init(&t->lw[w]);
+    int rc = tvp_table_parts(job, t->parts);
+    if (rc)
+        tvp_inproc_table_destroy(job);
+    return rc;
+}
+
+int tvp_inproc_table_destroy(struct tvp_job *job)
+{
+    struct inproc_table *t = table(job);
+    if (!t)
+        return 0;
+    for (int w = 0; w < job->workers; w++) {
+        if (t->lw)
+            tvp_lenc_worker_free(&t->lw[w]);
+        if (t->maps)
+            free(t->maps[w]);
+    }
+    free(t->parts);
+    free(t->lw);
+    free(t->errs);
+    free(t->sets);
+    free(t->maps);
+    free(t->map_cap);
+    free(t->t_merge);
+    free(t->pu);
+    free(t);
+    job->state = NULL;
+    return 0;
+}
+
+int tvp_inproc_table_worker_start(struct tvp_job *job, int w)
+{
+    return tvp_pin_thread(job->topo, job->pu_plan[w]);
+}
+
+void tvp_inproc_table_fit(struct tvp_job *job, int w)
+{
+    struct inproc_table *t = table(job);
+    struct tvp_lenc_worker *me = &t->lw[w];
+    tvp_lenc_worker_reset(me);
+    me->buf = job->text;
+    me->begin = t->parts[w].begin;
+    me->end = t->parts[w].end;
+    me->line = t->parts[w].line;
+    t->t_merge[w] = 0;
+    if (tvp_table_fit(job, me, w, &t->errs[w]) || job->table->mode != TVP_LENC_FIT)
+        return;
+    /* room for the map the merge will fill */
+    size_t len = tvp_lenc_map_len(job->table, me->sets);
+    if (len > t->map_cap[w]) {
+        free(t->maps[w]);
+        t->maps[w] = malloc(len * sizeof **t->maps);
+        t->map_cap[w] = t->maps[w] ? len : 0;
+        if (!t->maps[w])
+            t->errs[w] = (struct tvp_table_error){TVP_ENOMEM, TVP_TABLE_LATER, w, "out of memory"};
+    }
+    t->sets[w] = me->sets;
+}
+
+int tvp_inproc_table_check(struct tvp_job *job)
+{
+    const struct tvp_table_error *e = tvp_table_error_pick(table(job)->errs, (size_t)job->workers);
+    if (!e)
+        return 0;
+    *job->error = *e;
+    return e->err;
+}
+
+void tvp_inproc_table_merge(struct tvp_job *job, int w)
+{
+    struct inproc_table *t = table(job);
+    const struct tvp_lenc_table *tab = job->table;
+    if (tab->mode != TVP_LENC_FIT)
+        return;
+    double t0 = tvp_now();
+    for (size_t k = (size_t)w; k < tab->nsel; k += (size_t)job->workers) {
+        tvp_labels_free(&job->classes[k]);
+        int rc = tvp_lenc_merge_column(tab, k, t->sets, job->workers, &job->classes[k], t->maps);
+        if (rc && !t->errs[w].err)
+            t->errs[w] = (struct tvp_table_error){rc, TVP_TABLE_LATER, w, "out of memory"};
+    }
+    t->t_merge[w] = tvp_now() - t0;
+}
+
+void tvp_inproc_table_finish(struct tvp_job *job, int w)
+{
+    struct inproc_table *t = table(job);
+    struct tvp_lenc_worker *me = &t->lw[w];
+    tvp_table_finish(job, me, t->maps[w], w, &t->errs[w]);
+    t->pu[w] = tvp_pin_last_pu(job->topo);
+}
+
+static double max_of(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+int tvp_inproc_table_done(struct tvp_job *job, struct tvp_run *run)
+{
+    struct inproc_table *t = table(job);
+    int rc = tvp_inproc_table_check(job);
+    for (int w = 0; w < job->workers; w++) {
+        const struct tvp_lenc_worker *me = &t->lw[w];
+        run->t_parse = max_of(run->t_parse, me->t.parse);
+        run->t_fit = max_of(run->t_fit, me->t.fit);
+        run->t_merge = max_of(run->t_merge, t->t_merge[w]);
+        run->t_encode = max_of(run->t_encode, me->t.encode);
+        run->t_format = max_of(run->t_format, me->t.format);
+        run->rows += me->rows;
+        run->pu[w] = t->pu[w];
+        job->parts_out[w] = (struct tvp_label){me->out.data, me->out.len};
+    }
+    return rc;
+}
+
+double tvp_inproc_table_max_touch(const struct tvp_job *job)
+{
+    (void)job;
+    return 0;
+}

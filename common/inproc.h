@@ -34,7 +34,6 @@ int tvp_inproc_worker_report(struct tvp_job *job, int w, struct tvp_run *run);
 double tvp_inproc_max_touch(const struct tvp_job *job);
 double tvp_inproc_take_dist(const struct tvp_job *job);
 
-#endif
 
 /* ---- stencil workloads: the grids are whole, shared by every worker ----------------- */
 /* job->state becomes the shared grids and per-worker state.  Scatter: the input is job->in
@@ -51,3 +50,20 @@ uint64_t tvp_inproc_stencil_chunks(const struct tvp_job *job);
 /* After the timed phases: the checksum of w's block (local data) and its PU. */
 void tvp_inproc_stencil_report(struct tvp_job *job, int w, struct tvp_run *run);
 double tvp_inproc_stencil_max_touch(const struct tvp_job *job);
+
+/* ---- table workloads: the root's text is shared; worker w reads part w ------------------ */
+/* One run: every worker calls fit(w); then one thread check() (the earliest error into
+ * job->error); when it returned 0, every worker merge(w) and, after all merges, finish(w);
+ * then one thread done(), which fills run's steps and job->parts_out. */
+int tvp_inproc_table_create(struct tvp_job *job);
+int tvp_inproc_table_destroy(struct tvp_job *job);
+int tvp_inproc_table_worker_start(struct tvp_job *job, int w); /* pins it */
+void tvp_inproc_table_fit(struct tvp_job *job, int w);
+int tvp_inproc_table_check(struct tvp_job *job);
+/* FIT: worker w merges the encoded columns k with k % workers == w */
+void tvp_inproc_table_merge(struct tvp_job *job, int w);
+void tvp_inproc_table_finish(struct tvp_job *job, int w);
+int tvp_inproc_table_done(struct tvp_job *job, struct tvp_run *run);
+double tvp_inproc_table_max_touch(const struct tvp_job *job); /* nothing to touch: 0 */
+
+#endif

@@ -821,35 +821,12 @@ int tvp_labels_read_json(const char *path, struct tvp_labels_file *f, char *err,
 {
     tvp_labels_init(&f->names);
     f->classes = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: %s, not a classes file", path,
-                          S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-    }
-    size_t size = (size_t)sb.st_size;
-    char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        close(fd);
-        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory", path);
-    }
-    ssize_t got = tvp_read_full(fd, buf, size);
-    int e = errno;
-    close(fd);
-    if (got < 0) {
-        free(buf);
-        errno = e;
-        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot read: %s", path, strerror(e));
-    }
-    int rc = tvp_labels_parse_json(buf, (size_t)got, path, f, err, errlen);
+    char *buf;
+    size_t len;
+    int rc = tvp_read_file(path, "a classes file", &buf, &len, err, errlen);
+    if (rc)
+        return rc;
+    rc = tvp_labels_parse_json(buf, len, path, f, err, errlen);
     free(buf);
     return rc;
 }

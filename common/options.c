@@ -12,6 +12,8 @@ const char tvp_usage_text[] =
     "Workloads:\n"
     "  squares               out[i] = in[i]*in[i] over int64 (Pool.map(square, inputs))\n"
     "  filter                image filters (a stencil: halo rows cross between workers)\n"
+    "  labelencode           scikit-learn's LabelEncoder on CSV columns (a dictionary:\n"
+    "                        local sets, one merge, then encode)\n"
     "\n"
     "Input:\n"
     "  --n N                 squares: items (default 20000000; suffixes k, M, G = 10^3,\n"
@@ -28,6 +30,17 @@ const char tvp_usage_text[] =
     "  --max-pixels P        refuse larger images (default 268435456)\n"
     "  --out FILE            write the filtered image (.png, .pgm, .ppm; needs\n"
     "                        --data scatter)\n"
+    "Labelencode:\n"
+    "  --in FILE.csv         RFC 4180 CSV with a header row (default: a generated table)\n"
+    "  --out FILE.csv        the encoded table (every column kept, in order)\n"
+    "  --columns a,b,...     the columns to encode (default: all)\n"
+    "  --classes-out F.json  the classes of each encoded column ({\"col\": [...]})\n"
+    "  --classes-in F.json   transform with classes fitted earlier (unseen labels: exit 2)\n"
+    "  --inverse             with --classes-in: codes back to labels\n"
+    "  --delimiter C         field separator (default ','; 'tab' for a tab)\n"
+    "  --rows R --columns-count C --cardinality K --skew S   the generated table\n"
+    "                        (default 2000000 rows x 3 columns of 1000 labels, Zipf\n"
+    "                        skew 1.0; 0 = uniform)\n"
     "Parallelism:\n"
     "  --workers W           threads or processes (default: PUs available; tvp-mpi: the\n"
     "                        ranks the launcher started; tvp-serial: 1)\n"
@@ -68,6 +81,11 @@ void tvp_options_default(struct tvp_options *o)
     o->width = o->height = TVP_DEFAULT_SIDE;
     o->channels = 3;
     o->max_pixels = (uint64_t)1 << 28;
+    o->rows = TVP_DEFAULT_TABLE_ROWS;
+    o->columns_count = TVP_DEFAULT_TABLE_COLUMNS;
+    o->cardinality = TVP_DEFAULT_CARDINALITY;
+    o->skew = TVP_DEFAULT_SKEW;
+    o->delimiter = ',';
 }
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), TVP_EUSAGE)
@@ -161,6 +179,11 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
         }
         if (strcmp(a, "--verify") == 0) {
             o->verify = 1;
+            continue;
+        }
+        if (strcmp(a, "--inverse") == 0) {
+            o->inverse = 1;
+            o->given |= TVP_OPT_INVERSE;
             continue;
         }
         if (a[0] != '-') {
@@ -271,6 +294,47 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
                 return FAIL("--max-pixels: '%s' is not a positive whole number", v ? v : "");
             o->max_pixels = u;
             o->given |= TVP_OPT_MAX_PIXELS;
+        } else if (strcmp(name, "--rows") == 0) {
+            if (parse_u64(v, (uint64_t)1 << 40, &u) != 0)
+                return FAIL("--rows: '%s' is not a whole number from 0 to 2^40", v ? v : "");
+            o->rows = u;
+            o->given |= TVP_OPT_ROWS;
+        } else if (strcmp(name, "--columns-count") == 0) {
+            if (parse_u64(v, 4096, &u) != 0 || u == 0)
+                return FAIL("--columns-count: '%s' is not a whole number from 1 to 4096", v ? v : "");
+            o->columns_count = (uint32_t)u;
+            o->given |= TVP_OPT_COLUMNS_COUNT;
+        } else if (strcmp(name, "--cardinality") == 0) {
+            if (parse_u64(v, 100000000, &u) != 0 || u == 0) /* skewed: 8 bytes a label of CDF */
+                return FAIL("--cardinality: '%s' is not a whole number from 1 to 100000000",
+                            v ? v : "");
+            o->cardinality = (uint32_t)u;
+            o->given |= TVP_OPT_CARDINALITY;
+        } else if (strcmp(name, "--skew") == 0) {
+            char *end = NULL;
+            double x = v && *v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || !(x >= 0 && x <= 100))
+                return FAIL("--skew: '%s' is not a number from 0 (uniform) to 100", v ? v : "");
+            o->skew = x;
+            o->given |= TVP_OPT_SKEW;
+        } else if (strcmp(name, "--columns") == 0) {
+            if (!v || !*v)
+                return FAIL("--columns: a list of column names is needed (a,b,...)");
+            o->columns = v;
+            o->given |= TVP_OPT_COLUMNS;
+        } else if (strcmp(name, "--classes-in") == 0 || strcmp(name, "--classes-out") == 0) {
+            if (!v || !*v)
+                return FAIL("%s: a file name is needed", name);
+            *(name[10] == 'i' ? &o->classes_in : &o->classes_out) = v;
+            o->given |= name[10] == 'i' ? TVP_OPT_CLASSES_IN : TVP_OPT_CLASSES_OUT;
+        } else if (strcmp(name, "--delimiter") == 0) {
+            char c = !v ? 0 : strcmp(v, "tab") == 0 || strcmp(v, "\\t") == 0 ? '\t'
+                              : strlen(v) == 1 ? v[0] : 0;
+            if (!c || c == '"' || c == '\r' || c == '\n')
+                return FAIL("--delimiter: '%s' is not one character (or tab) other than '\"', "
+                            "CR and LF", v ? v : "");
+            o->delimiter = c;
+            o->given |= TVP_OPT_DELIMITER;
         } else {
             return FAIL("unknown option '%s' (see --help)", name);
         }

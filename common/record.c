@@ -11,11 +11,12 @@
 
 const char tvp_record_csv_header[] =
     "schema,tool_version,git_commit,timestamp_utc,host,backend,workload,input,n,seed,"
-    "width,height,channels,filters,iterations,"
+    "width,height,channels,filters,iterations,columns,fields,classes,"
     "schedule,chunk,data,ipc,workers,bind,cpus,oversubscribed,transport,repeat,warmup,"
-    "t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,items_per_s,"
-    "bytes_per_s,pixels_per_s,bytes_moved,halo_bytes,peak_rss_kb,checksum_sum,checksum_crc64,"
-    "verified";
+    "t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,"
+    "t_parse,t_fit,t_merge,t_encode,t_format,items_per_s,"
+    "bytes_per_s,pixels_per_s,rows_per_s,fields_per_s,bytes_moved,halo_bytes,merge_bytes,"
+    "peak_rss_kb,checksum_sum,checksum_crc64,verified";
 
 /* One table drives CSV and JSON, so the two can never disagree on a field. */
 enum field_kind { F_STR, F_U64, F_U32, F_INT, F_LONG, F_SEC, F_RATE, F_HEX };
@@ -38,6 +39,9 @@ static const struct field fields[] = {
     FLD("channels", F_U32, channels),
     FLD_PTR("filters", filters),
     FLD("iterations", F_INT, iterations),
+    FLD("columns", F_U32, columns),
+    FLD("fields", F_U64, fields),
+    FLD_PTR("classes", classes),
     FLD_PTR("schedule", schedule),
     FLD("chunk", F_U64, chunk),
     FLD_PTR("data", data),
@@ -54,11 +58,19 @@ static const struct field fields[] = {
     FLD("t_compute", F_SEC, t_compute),
     FLD("t_collect", F_SEC, t_collect),
     FLD("t_total", F_SEC, t_total),
+    FLD("t_parse", F_SEC, t_parse),
+    FLD("t_fit", F_SEC, t_fit),
+    FLD("t_merge", F_SEC, t_merge),
+    FLD("t_encode", F_SEC, t_encode),
+    FLD("t_format", F_SEC, t_format),
     FLD("items_per_s", F_RATE, items_per_s),
     FLD("bytes_per_s", F_RATE, bytes_per_s),
     FLD("pixels_per_s", F_RATE, pixels_per_s),
+    FLD("rows_per_s", F_RATE, rows_per_s),
+    FLD("fields_per_s", F_RATE, fields_per_s),
     FLD("bytes_moved", F_U64, bytes_moved),
     FLD("halo_bytes", F_U64, halo_bytes),
+    FLD("merge_bytes", F_U64, merge_bytes),
     FLD("peak_rss_kb", F_LONG, peak_rss_kb),
     FLD("checksum_sum", F_HEX, checksum.sum),
     FLD("checksum_crc64", F_HEX, checksum.crc64),
@@ -94,11 +106,13 @@ static const char *field_text(const struct tvp_row *r, const struct field *f, ch
 /* The fields in record order: fixed provenance first, then the table's. */
 static const char *const order[] = {
     "schema", "tool_version", "git_commit", "timestamp_utc", "host", "backend", "workload",
-    "input", "n", "seed", "width", "height", "channels", "filters", "iterations", "schedule",
-    "chunk", "data", "ipc", "workers", "bind", "cpus", "oversubscribed", "transport", "repeat",
-    "warmup", "t_init", "t_touch", "t_startup", "t_distribute", "t_compute", "t_collect",
-    "t_total", "items_per_s", "bytes_per_s", "pixels_per_s", "bytes_moved", "halo_bytes",
-    "peak_rss_kb", "checksum_sum", "checksum_crc64", "verified"};
+    "input", "n", "seed", "width", "height", "channels", "filters", "iterations", "columns",
+    "fields", "classes", "schedule", "chunk", "data", "ipc", "workers", "bind", "cpus",
+    "oversubscribed", "transport", "repeat", "warmup", "t_init", "t_touch", "t_startup",
+    "t_distribute", "t_compute", "t_collect", "t_total", "t_parse", "t_fit", "t_merge",
+    "t_encode", "t_format", "items_per_s", "bytes_per_s", "pixels_per_s", "rows_per_s",
+    "fields_per_s", "bytes_moved", "halo_bytes", "merge_bytes", "peak_rss_kb", "checksum_sum",
+    "checksum_crc64", "verified"};
 #define NORDER (sizeof order / sizeof order[0])
 
 /* Text of any record field by name; numeric fields set *numeric. */
@@ -181,6 +195,11 @@ static void text_write(FILE *f, const struct tvp_row *rows, int nrows)
                    " bytes_moved=%" PRIu64 "\n",
                 r0->width, r0->height, r0->channels, r0->input, r0->filters ? r0->filters : "",
                 r0->iterations, r0->halo_bytes, r0->bytes_moved);
+    if (r0->columns)
+        fprintf(f, "table %s: %" PRIu64 " rows x %u columns, classes per encoded column [%s] "
+                   "merge_bytes=%" PRIu64 " bytes_moved=%" PRIu64 "\n",
+                r0->input, r0->n, r0->columns, r0->classes ? r0->classes : "", r0->merge_bytes,
+                r0->bytes_moved);
     fprintf(f, "one-off: init %.3f ms, first touch %.3f ms\n", 1e3 * r0->t_init, 1e3 * r0->t_touch);
     fprintf(f, "%6s %10s %10s %10s %10s %10s %10s %10s %12s %9s\n", "repeat", "startup_ms",
             "distrib_ms", "compute_ms", "collect_ms", "total_ms", "Mitems/s", "GB/s",
@@ -202,6 +221,22 @@ static void text_write(FILE *f, const struct tvp_row *rows, int nrows)
             lo = tot[i] < lo ? tot[i] : lo, hi = tot[i] > hi ? tot[i] : hi;
         fprintf(f, "t_total median %.3f ms (min %.3f, max %.3f) over %d runs\n",
                 1e3 * median(tot, nrows), 1e3 * lo, 1e3 * hi, nrows);
+        if (r0->columns) { /* labelencode: the steps inside compute */
+            static const size_t step[] = {offsetof(struct tvp_row, t_parse),
+                                          offsetof(struct tvp_row, t_fit),
+                                          offsetof(struct tvp_row, t_merge),
+                                          offsetof(struct tvp_row, t_encode),
+                                          offsetof(struct tvp_row, t_format)};
+            double med[5];
+            for (int k = 0; k < 5; k++) {
+                for (int i = 0; i < nrows; i++)
+                    tot[i] = *(const double *)((const char *)&rows[i] + step[k]);
+                med[k] = median(tot, nrows);
+            }
+            fprintf(f, "steps (median ms): parse %.3f fit %.3f merge %.3f encode %.3f format "
+                       "%.3f\n", 1e3 * med[0], 1e3 * med[1], 1e3 * med[2], 1e3 * med[3],
+                    1e3 * med[4]);
+        }
         free(tot);
     }
     fprintf(f, "checksum sum=0x%016" PRIx64 " crc64=0x%016" PRIx64 " (CRC-64/XZ of %" PRIu64

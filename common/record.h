@@ -16,6 +16,10 @@ struct tvp_row {
     uint32_t width, height, channels; /* filter: the input image; 0 elsewhere */
     const char *filters;              /* filter: the --filter list; NULL elsewhere */
     int iterations;                   /* filter; 0 elsewhere */
+    uint32_t columns;    /* labelencode: columns of the table (n = its rows); 0 elsewhere */
+    uint64_t fields;     /* labelencode: rows * columns */
+    const char *classes; /* labelencode: distinct classes of each encoded column, space
+                            separated, in column order */
     const char *schedule, *data, *ipc, *bind;
     int workers;
     char cpus[TVP_CPUS_MAX]; /* PU each worker ran on, space separated, -1 unknown */
@@ -28,6 +32,12 @@ struct tvp_row {
     double t_startup, t_distribute, t_compute, t_collect, t_total;
     double items_per_s, bytes_per_s; /* n and n*(in+out bytes) over t_total */
     double pixels_per_s;             /* filter: pixels over t_total; 0 elsewhere */
+    double rows_per_s, fields_per_s; /* labelencode: over t_total; 0 elsewhere */
+    /* labelencode: the steps inside t_compute (the slowest worker's, seconds): reading
+     * the records, local sets, the merge (sets to the root, classes merged, maps back),
+     * local ids to codes, writing the text */
+    double t_parse, t_fit, t_merge, t_encode, t_format;
+    uint64_t merge_bytes; /* labelencode: bytes of sets and maps that crossed processes */
     uint64_t bytes_moved;            /* bytes copied between workers in the run */
     uint64_t halo_bytes;             /* filter: halo rows that crossed between processes */
     long peak_rss_kb;                /* summed over every worker process */

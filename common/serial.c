@@ -60,6 +60,28 @@ static int serial_stencil_run(struct tvp_job *job, struct tvp_run *run)
     return 0;
 }
 
+static int serial_table_start(struct tvp_job *job, struct tvp_start *st)
+{
+    (void)st;
+    int rc = tvp_inproc_table_create(job);
+    if (!rc && (rc = tvp_inproc_table_worker_start(job, 0)))
+        tvp_inproc_table_destroy(job);
+    return rc;
+}
+
+static int serial_table_run(struct tvp_job *job, struct tvp_run *run)
+{
+    double t0 = tvp_now();
+    tvp_inproc_table_fit(job, 0);
+    if (!tvp_inproc_table_check(job)) {
+        tvp_inproc_table_merge(job, 0);
+        tvp_inproc_table_finish(job, 0);
+    }
+    tvp_run_static(run, 0, 0, tvp_now() - t0, 0);
+    run->peak_rss_kb = tvp_peak_rss_kb();
+    return tvp_inproc_table_done(job, run);
+}
+
 static const struct tvp_backend tvp_backend_serial = {
     .name = "serial",
     .flags = TVP_BACKEND_FIXED_WORKERS,
@@ -69,6 +91,9 @@ static const struct tvp_backend tvp_backend_serial = {
     .stencil_start = serial_stencil_start,
     .stencil_run = serial_stencil_run,
     .stencil_stop = tvp_inproc_stencil_destroy,
+    .table_start = serial_table_start,
+    .table_run = serial_table_run,
+    .table_stop = tvp_inproc_table_destroy,
 };
 
 int main(int argc, char **argv)

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define TVP_SCHEMA_VERSION 2
+#define TVP_SCHEMA_VERSION 3
 
 /* ---- errors ---------------------------------------------------------------- */
 enum tvp_err {
@@ -44,6 +44,10 @@ enum tvp_format { TVP_FMT_TEXT, TVP_FMT_CSV, TVP_FMT_JSON };
 #define TVP_DEFAULT_SEED 42u
 #define TVP_DEFAULT_SIDE 8192u   /* filter: width and height of the generated image */
 #define TVP_DEFAULT_ROWS_CHUNK 16u /* filter, dynamic schedule: rows per chunk */
+#define TVP_DEFAULT_TABLE_ROWS 2000000u /* labelencode: rows of the generated table */
+#define TVP_DEFAULT_TABLE_COLUMNS 3u
+#define TVP_DEFAULT_CARDINALITY 1000u
+#define TVP_DEFAULT_SKEW 1.0
 
 /* options that belong to one kind of workload (tvp_options.given), so that the driver can
  * refuse them for the others */
@@ -56,10 +60,23 @@ enum tvp_opt_bit {
     TVP_OPT_HEIGHT = 1u << 5,
     TVP_OPT_CHANNELS = 1u << 6,
     TVP_OPT_MAX_PIXELS = 1u << 7,
+    TVP_OPT_ROWS = 1u << 8,
+    TVP_OPT_COLUMNS_COUNT = 1u << 9,
+    TVP_OPT_CARDINALITY = 1u << 10,
+    TVP_OPT_SKEW = 1u << 11,
+    TVP_OPT_COLUMNS = 1u << 12,
+    TVP_OPT_CLASSES_IN = 1u << 13,
+    TVP_OPT_CLASSES_OUT = 1u << 14,
+    TVP_OPT_INVERSE = 1u << 15,
+    TVP_OPT_DELIMITER = 1u << 16,
 };
 #define TVP_OPT_IMAGE                                                                         \
     (TVP_OPT_FILTER | TVP_OPT_ITERATIONS | TVP_OPT_WIDTH | TVP_OPT_HEIGHT | TVP_OPT_CHANNELS |  \
      TVP_OPT_MAX_PIXELS)
+#define TVP_OPT_TABLE                                                                         \
+    (TVP_OPT_ROWS | TVP_OPT_COLUMNS_COUNT | TVP_OPT_CARDINALITY | TVP_OPT_SKEW |             \
+     TVP_OPT_COLUMNS | TVP_OPT_CLASSES_IN | TVP_OPT_CLASSES_OUT | TVP_OPT_INVERSE |           \
+     TVP_OPT_DELIMITER)
 
 struct tvp_options {
     const char *workload; /* first positional argument */
@@ -78,13 +95,24 @@ struct tvp_options {
     int repeat, warmup;
     int verify;
     enum tvp_format format;
-    const char *out_path;    /* squares: the record; filter: the output image */
+    const char *out_path;    /* squares: the record; filter: the output image; labelencode:
+                                the output CSV */
     const char *record_path; /* --record FILE: the record, for every workload */
     /* filter */
     const char *filters; /* --filter NAME[,NAME...] (default gaussian3) */
     int iterations;      /* the whole list this many times */
     uint32_t width, height, channels; /* the generated image */
     uint64_t max_pixels;
+    /* labelencode */
+    uint64_t rows;              /* the generated table: --rows, --columns-count, */
+    uint32_t columns_count;     /* --cardinality, --skew */
+    uint32_t cardinality;
+    double skew;
+    const char *columns;     /* --columns a,b,... (NULL: all) */
+    const char *classes_in;  /* --classes-in FILE.json: transform (or --inverse) with these */
+    const char *classes_out; /* --classes-out FILE.json */
+    int inverse;             /* --inverse */
+    char delimiter;          /* --delimiter (default ',') */
     unsigned given; /* TVP_OPT_* bits of the options on the command line */
     int help, version;
 };
@@ -168,6 +196,11 @@ int tvp_atomic_close(struct tvp_atomic *a, int ok);
  * number of bytes read (less than len only at end of file) or TVP_ESYS. */
 ssize_t tvp_read_full(int fd, void *buf, size_t len);
 int tvp_write_full(int fd, const void *buf, size_t len);
+/* A whole regular file into a malloc'd *buf (one byte more, a NUL after the *len bytes).
+ * TVP_EINPUT with "PATH: cannot open: why" or "PATH: is a directory, not WHAT"; TVP_ENOMEM;
+ * TVP_ESYS "PATH: cannot read: why" (errno kept). */
+int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, char *err,
+                  size_t errlen);
 
 /* ---- checksum of an output: sum of its 64-bit little-endian words (mod 2^64) and its
  * CRC-64/XZ (ECMA-182 polynomial, reflected, init and xorout all ones; the check the xz

@@ -219,3 +219,43 @@ int tvp_write_full(int fd, const void *buf, size_t len)
     }
     return 0;
 }
+
+int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, char *err,
+                  size_t errlen)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        int dir = S_ISDIR(sb.st_mode);
+        close(fd);
+        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: %s, not %s", path,
+                          dir ? "is a directory" : "not a regular file", what);
+    }
+    size_t size = (size_t)sb.st_size;
+    char *b = malloc(size + 1);
+    if (!b) {
+        close(fd);
+        return tvp_errorf(TVP_ENOMEM, err, errlen, "%s: out of memory for %zu bytes", path, size);
+    }
+    ssize_t got = tvp_read_full(fd, b, size);
+    int e = errno;
+    close(fd);
+    if (got < 0) {
+        free(b);
+        errno = e;
+        return tvp_errorf(TVP_ESYS, err, errlen, "%s: cannot read: %s", path, strerror(e));
+    }
+    b[got] = 0;
+    *buf = b;
+    *len = (size_t)got;
+    return 0;
+}

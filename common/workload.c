@@ -5,7 +5,7 @@
 
 #include "workload.h"
 
-#define TVP_WORKLOAD_LIST(X) X(squares) X(filter)
+#define TVP_WORKLOAD_LIST(X) X(squares) X(filter) X(labelencode)
 
 #define TVP_WORKLOAD_DECLARE(name) extern const struct tvp_workload tvp_workload_##name;
 #define TVP_WORKLOAD_ENTRY(name) &tvp_workload_##name,

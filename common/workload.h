@@ -17,7 +17,10 @@
 
 struct tvp_options;
 
-enum tvp_shape { TVP_SHAPE_MAP, TVP_SHAPE_STENCIL };
+/* - table (labelencode): CSV records split among workers at record boundaries; each
+ *   builds local dictionaries, one merge makes them global, then each encodes its rows
+ *   (common/lenc.h; the backends' side in backend.h). */
+enum tvp_shape { TVP_SHAPE_MAP, TVP_SHAPE_STENCIL, TVP_SHAPE_TABLE };
 
 /* A stencil job: pass p turns grid p into grid p+1 (all width x height; the channels may
  * change, as gray does).  Every buffer of a job uses one stride for all its grids. */
