@@ -28,8 +28,8 @@
  * pipe (SIGPIPE is ignored): the hook returns TVP_EWORKER and the pool is marked broken;
  * stop() then closes every pipe, which ends the remaining workers, and reaps them.
  *
- * This file is the map shape and the pool; stencil.c runs the stencil shape on the same
- * pool and messages (posix.h). */
+ * This file is the map shape and the pool; stencil.c runs the stencil shape and table.c
+ * the table shape on the same pool and messages (posix.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -747,4 +747,7 @@ const struct tvp_backend tvp_backend_posix = {
     .stencil_start = posix_stencil_start,
     .stencil_run = posix_stencil_run,
     .stencil_stop = posix_stencil_stop,
+    .table_start = posix_table_start,
+    .table_run = posix_table_run,
+    .table_stop = posix_table_stop,
 };

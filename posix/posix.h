@@ -1,6 +1,7 @@
 /* The POSIX backend's shared pieces: the message every pipe carries, the pipes, and the
- * pool of fork()ed workers (posix.c).  The map shape (posix.c) and the stencil shape
- * (stencil.c) each give the pool their own worker main and protocol on top of these. */
+ * pool of fork()ed workers (posix.c).  The map shape (posix.c), the stencil shape
+ * (stencil.c) and the table shape (table.c) each give the pool their own worker main and
+ * protocol on top of these. */
 #ifndef TVP_POSIX_H
 #define TVP_POSIX_H
 
@@ -28,6 +29,8 @@ enum posix_msg_type {
     POSIX_MSG_CHUNK,
     POSIX_MSG_REPORT,
     POSIX_MSG_EXIT,
+    POSIX_MSG_FIT,    /* table: parse and fit the part; the reply carries the local sets */
+    POSIX_MSG_FINISH, /* table: encode (through the map the command carries) and format */
 };
 
 struct posix_msg {
@@ -110,5 +113,10 @@ int posix_pool_destroy(struct posix_pool *p);
 int posix_stencil_start(struct tvp_job *job, struct tvp_start *st);
 int posix_stencil_run(struct tvp_job *job, struct tvp_run *run);
 int posix_stencil_stop(struct tvp_job *job);
+
+/* ---- table hooks (table.c) ------------------------------------------------------------ */
+int posix_table_start(struct tvp_job *job, struct tvp_start *st);
+int posix_table_run(struct tvp_job *job, struct tvp_run *run);
+int posix_table_stop(struct tvp_job *job);
 
 #endif
