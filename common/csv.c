@@ -533,7 +533,7 @@ int tvp_csv_split(const char *buf, size_t len, size_t data_begin, uint64_t data_
 
 /* ---- writer ----------------------------------------------------------------------------- */
 
-static int reserve(struct tvp_csv_buf *b, size_t more)
+int tvp_csv_buf_reserve(struct tvp_csv_buf *b, size_t more)
 {
     if (b->cap - b->len >= more)
         return 0;
@@ -564,7 +564,7 @@ int tvp_csv_put(struct tvp_csv_buf *b, const char *p, size_t len, char delim, un
     if (len > SIZE_MAX / 4)
         return TVP_ENOMEM;
     size_t need = 1 + len + nq + 2 + 1;
-    int rc = reserve(b, need);
+    int rc = tvp_csv_buf_reserve(b, need);
     if (rc < 0)
         return rc;
     char *o = b->data + b->len;

@@ -164,6 +164,11 @@ enum tvp_csv_put_flags {
     TVP_CSV_LAST = 2u,  /* the record's last field: "\n" after it */
 };
 
+/* Makes room for `more` bytes after b->len: b->data grows (realloc, its capacity doubled
+ * from 4 KiB as many times as needed) when fewer than `more` are free.  0, or TVP_ENOMEM
+ * (b unchanged).  For writers that fill b->data themselves. */
+int tvp_csv_buf_reserve(struct tvp_csv_buf *b, size_t more);
+
 /* Appends one field (len bytes at p) to b, growing b->data with realloc when needed: the
  * delimiter first unless flags has TVP_CSV_FIRST, then the field, quoted (and its '"'
  * doubled) when it holds the delimiter, '"', CR or LF, or when it is the only field of

@@ -76,14 +76,31 @@ void tvp_labels_init(struct tvp_labels *s)
     memset(s, 0, sizeof *s);
 }
 
+struct tvp_labels_chunk {
+    struct tvp_labels_chunk *next;
+    size_t size;    /* of bytes */
+    char bytes[];
+};
+
 void tvp_labels_free(struct tvp_labels *s)
 {
-    for (size_t i = 0; i < s->nchunks; i++)
-        free(s->chunks[i]);
-    free(s->chunks);
+    for (struct tvp_labels_chunk *c = s->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(s->items);
     free(s->slots);
     tvp_labels_init(s);
+}
+
+void tvp_labels_clear(struct tvp_labels *s)
+{
+    if (s->slots && s->count) /* an empty set's slots are all 0 already */
+        memset(s->slots, 0, (s->mask + 1) * sizeof *s->slots);
+    s->count = 0;
+    s->last = NULL;
+    s->cur = NULL;
+    s->cur_left = 0;
 }
 
 int tvp_label_cmp(const void *a, size_t alen, const void *b, size_t blen)
@@ -143,30 +160,36 @@ static int grow_table(struct tvp_labels *s)
     return 0;
 }
 
-/* A copy of the label's bytes in the arena, or NULL when out of memory. */
+/* A copy of the label's bytes in the arena, or NULL when out of memory.  The chunks are
+ * filled in list order; one kept by tvp_labels_clear is filled again when the label fits
+ * in it, and replaced by a larger one when it does not. */
 static const char *arena_put(struct tvp_labels *s, const void *p, size_t len)
 {
     if (len == 0)
         return "";
     if (len > s->cur_left) {
-        size_t size = s->next_chunk ? s->next_chunk : CHUNK_MIN;
-        s->next_chunk = size < CHUNK_MAX ? size * 2 : CHUNK_MAX;
-        if (size < len)
-            size = len;
-        if (s->nchunks == s->chunks_cap) {
-            size_t cap = s->chunks_cap ? s->chunks_cap * 2 : 16;
-            char **c = realloc(s->chunks, cap * sizeof *c);
-            if (!c)
+        struct tvp_labels_chunk **at = s->last ? &s->last->next : &s->chunks, *c = *at;
+        if (!c || c->size < len) {
+            size_t size = s->next_chunk ? s->next_chunk : CHUNK_MIN;
+            s->next_chunk = size < CHUNK_MAX ? size * 2 : CHUNK_MAX;
+            if (size < len)
+                size = len;
+            if (size > SIZE_MAX - sizeof *c)
                 return NULL;
-            s->chunks = c;
-            s->chunks_cap = cap;
+            struct tvp_labels_chunk *n = malloc(sizeof *n + size);
+            if (!n)
+                return NULL;
+            n->size = size;
+            n->next = c ? c->next : NULL;
+            if (c)
+                free(c); /* kept, but too small for this label */
+            else
+                s->nchunks++;
+            *at = c = n;
         }
-        char *c = malloc(size);
-        if (!c)
-            return NULL;
-        s->chunks[s->nchunks++] = c;
-        s->cur = c;
-        s->cur_left = size;
+        s->last = c;
+        s->cur = c->bytes;
+        s->cur_left = c->size;
     }
     char *q = s->cur;
     memcpy(q, p, len);
@@ -299,8 +322,8 @@ int tvp_labels_merge(struct tvp_labels *out, const struct tvp_labels *const *set
 
 /* ---- UTF-8 ---------------------------------------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at p[0, n) (n >= 1), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+/* See labels.h; show() in lenc.c uses it too. */
+size_t tvp_utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned c = p[0];
     if (c < 0x80)
@@ -341,7 +364,7 @@ static size_t utf8_check(const void *data, size_t len)
             i++;
             continue;
         }
-        size_t k = utf8_seq(p + i, len - i);
+        size_t k = tvp_utf8_seq(p + i, len - i);
         if (!k)
             return i;
         i += k;
@@ -349,40 +372,47 @@ static size_t utf8_check(const void *data, size_t len)
     return len;
 }
 
-/* A label for a message: JSON-escaped, bytes >= 0x80 that are not valid UTF-8 as \xNN,
- * cut after about 40 bytes. */
-static const char *show(char *dst, size_t cap, const void *data, size_t len)
+/* See labels.h. */
+const char *tvp_label_show(char *dst, size_t cap, const void *data, size_t len, int quoted)
 {
     const unsigned char *p = data;
     size_t o = 0, i = 0;
-    dst[o++] = '"';
-    while (i < len && o + 12 < cap) {
-        if (i >= 40) {
+    if (quoted)
+        dst[o++] = '"';
+    while (i < len) {
+        if (i >= 40 || o + 12 >= cap) {
             memcpy(dst + o, "...", 3);
             o += 3;
             break;
         }
         unsigned c = p[i];
-        size_t k = c >= 0x80 ? utf8_seq(p + i, len - i) : 1;
+        size_t k = c >= 0x80 ? tvp_utf8_seq(p + i, len - i) : 1;
         if (c == '"' || c == '\\') {
             dst[o++] = '\\';
             dst[o++] = (char)c;
-        } else if (c < 0x20) {
+            i++;
+        } else if (c < 0x20 || c == 0x7F) {
             o += (size_t)snprintf(dst + o, cap - o, "\\u%04x", c);
+            i++;
         } else if (c >= 0x80 && !k) {
             o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-            k = 1;
+            i++;
         } else {
             memcpy(dst + o, p + i, k);
             o += k;
             i += k;
-            continue;
         }
-        i++;
     }
-    dst[o++] = '"';
+    if (quoted)
+        dst[o++] = '"';
     dst[o] = 0;
     return dst;
+}
+
+/* A label in a message, quoted. */
+static const char *show(char *dst, size_t cap, const void *data, size_t len)
+{
+    return tvp_label_show(dst, cap, data, len, 1);
 }
 
 #define SHOW_CAP 80
@@ -650,7 +680,7 @@ static int jp_string(struct jp *j)
                            "raw control character 0x%02x in a string (write it as \\u%04x)", c,
                            c);
         if (c >= 0x80) {
-            size_t k = utf8_seq(j->b + j->pos, j->len - j->pos);
+            size_t k = tvp_utf8_seq(j->b + j->pos, j->len - j->pos);
             if (!k)
                 return jp_fail(j, j->pos, "invalid UTF-8 in a string (byte 0x%02x)", c);
             if ((rc = jp_add(j, j->b + j->pos, k)))

@@ -11,7 +11,9 @@
  * of the bytes; each slot holds 32 bits of the hash and the id, so a probe touches the
  * label bytes only on a likely match.  The set owns copies of the labels, in an arena of
  * chunks (4 KiB doubling to 1 MiB; a longer label gets a chunk of its own), so a label's
- * bytes never move while the set lives, and inserting costs no allocation per label.
+ * bytes never move while the set holds it, and inserting costs no allocation per label.
+ * tvp_labels_clear empties a set but keeps its table, its id array and its chunks, so a
+ * set refilled run after run (a worker's local sets) allocates nothing once it has grown.
  * Ids are 0, 1, 2, ... in insertion order (or byte order after tvp_labels_sort); at most
  * UINT32_MAX - 1 labels.
  *
@@ -28,15 +30,20 @@ struct tvp_label {
     size_t len;
 };
 
+struct tvp_labels_chunk; /* private: a chunk of a set's arena */
+
 struct tvp_labels {
     /* private: use the functions below */
     uint64_t *slots; /* (hash >> 32) << 32 | (id + 1); 0: empty */
     size_t mask;     /* slot count - 1 (slots == NULL: no table yet) */
     struct tvp_label *items; /* by id */
     size_t count, cap;
-    char **chunks; /* the arena */
-    size_t nchunks, chunks_cap;
-    char *cur; /* free room in the last chunk */
+    /* the arena: a list of nchunks chunks; those up to `last` hold the labels (last is
+     * filled up to cur; NULL: none yet), the ones after it are kept from before a
+     * tvp_labels_clear, to be filled again */
+    struct tvp_labels_chunk *chunks, *last;
+    size_t nchunks;
+    char *cur; /* free room in last */
     size_t cur_left, next_chunk;
 };
 
@@ -44,6 +51,14 @@ struct tvp_labels {
 void tvp_labels_init(struct tvp_labels *s);
 /* Frees everything; the set is empty (and usable) afterwards. */
 void tvp_labels_free(struct tvp_labels *s);
+/* Empties the set (a set set up by tvp_labels_init, or one that holds labels) and keeps
+ * its memory for the labels inserted next: the count is 0, ids start again at 0, no
+ * earlier label is found, and the hash table, the id array and the arena's chunks stay
+ * allocated (the chunks are filled again from the first; the bytes of the labels it held,
+ * from tvp_labels_get, are not valid any more).  Refilling it with as many labels of the
+ * same lengths in the same order (the same labels again, say) allocates nothing.  Clear
+ * itself allocates nothing and never fails; tvp_labels_free still frees it all. */
+void tvp_labels_clear(struct tvp_labels *s);
 
 /* The id of the label (len bytes at p), added (copied) when it is new: id >= 0, or
  * TVP_ENOMEM, or TVP_EINPUT when the set already holds UINT32_MAX - 1 labels. */
@@ -55,7 +70,7 @@ static inline size_t tvp_labels_count(const struct tvp_labels *s)
 {
     return s->count;
 }
-/* Label number id (< count); its bytes are valid until the set is freed. */
+/* Label number id (< count); its bytes are valid until the set is cleared or freed. */
 static inline struct tvp_label tvp_labels_get(const struct tvp_labels *s, size_t id)
 {
     return s->items[id];
@@ -63,6 +78,18 @@ static inline struct tvp_label tvp_labels_get(const struct tvp_labels *s, size_t
 
 /* Byte order: <0, 0, >0 as a sorts before, equal to or after b. */
 int tvp_label_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The length (2 to 4) of the valid UTF-8 sequence of a code point >= U+0080 that starts at
+ * p[0, n) (n >= 1; 1 when p[0] is ASCII), or 0 when none does: an overlong form, a
+ * surrogate, a code point above U+10FFFF, a stray continuation byte, or a sequence cut
+ * short by n.  Reads no byte past the sequence's length or n. */
+size_t tvp_utf8_seq(const unsigned char *p, size_t n);
+
+/* A label (or column name) for a one-line message, written to dst[cap] (cap >= 16) and
+ * returned: in double quotes when `quoted`; '"' and '\' escaped with a backslash, control
+ * bytes and DEL as \u00XX, bytes that are not valid UTF-8 as \xNN; cut with "..." after
+ * 40 bytes of the label, or earlier where dst would be too short. */
+const char *tvp_label_show(char *dst, size_t cap, const void *p, size_t len, int quoted);
 
 /* Renumbers s in byte order (id i = the i-th smallest label).  rank: NULL, or count
  * entries that receive, for each old id, its new id.  0 or TVP_ENOMEM (s unchanged). */

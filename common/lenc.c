@@ -2,11 +2,11 @@
  * merge of the workers' label sets, their byte form for other processes, and the serial
  * reference.  See lenc.h.
  *
- * Memory: a worker keeps its cells, ids, arena chunks and output buffer from run to run
- * (tvp_lenc_worker_reset keeps their capacity); arrays grow by doubling, so a run
- * allocates nothing per field or per row.  The label sets are emptied between runs with
- * tvp_labels_free (labels.h has no "clear" that keeps memory): a handful of allocations per
- * column and run. */
+ * Memory: a worker keeps its cells, ids, arena chunks, output buffer and label sets from
+ * run to run (tvp_lenc_worker_reset keeps their capacity; the sets are emptied with
+ * tvp_labels_clear, which keeps their tables and chunks); arrays grow by doubling, so a
+ * run allocates nothing per field or per row, and a run like the last one nothing at all.
+ * The same holds for sets that tvp_lenc_unpack_sets refills. */
 #include "lenc.h"
 
 #include <inttypes.h>
@@ -17,84 +17,12 @@
 
 #define ARENA_CHUNK ((size_t)64 << 10) /* an arena chunk's bytes (more for a longer field) */
 #define SHOW_CAP 128                   /* a label shown in a message */
-#define SHOW_BYTES 40                  /* bytes of a label shown before "..." */
 
 /* ---- messages ------------------------------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at p[0, n) (n >= 1), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < k || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < k; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return k;
-}
-
-/* A label (or column name) for a one-line message, in dst[cap] (cap >= 16): in double
- * quotes when quoted, '"' and '\' escaped with a backslash, control bytes as \u00XX,
- * bytes that are not valid UTF-8 as \xNN, cut with "..." after SHOW_BYTES bytes. */
-static const char *show_q(char *dst, size_t cap, const void *data, size_t len, int quoted)
-{
-    const unsigned char *p = data;
-    size_t o = 0, i = 0;
-    if (quoted)
-        dst[o++] = '"';
-    while (i < len) {
-        if (i >= SHOW_BYTES || o + 12 >= cap) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned c = p[i];
-        size_t k = c >= 0x80 ? utf8_seq(p + i, len - i) : 1;
-        if (c == '"' || c == '\\') {
-            dst[o++] = '\\';
-            dst[o++] = (char)c;
-            i++;
-        } else if (c < 0x20 || c == 0x7F) {
-            o += (size_t)snprintf(dst + o, cap - o, "\\u%04x", c);
-            i++;
-        } else if (c >= 0x80 && !k) {
-            o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-            i++;
-        } else {
-            memcpy(dst + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    if (quoted)
-        dst[o++] = '"';
-    dst[o] = 0;
-    return dst;
-}
-
 static const char *show(char *dst, size_t cap, const void *data, size_t len)
 {
-    return show_q(dst, cap, data, len, 1);
+    return tvp_label_show(dst, cap, data, len, 1);
 }
 
 /* The name of column c, shown quoted. */
@@ -132,29 +60,11 @@ static int fail_nomem(const struct tvp_lenc_table *t, struct tvp_lenc_worker *w)
 
 /* ---- buffers ---------------------------------------------------------------------------- */
 
-static int buf_reserve(struct tvp_csv_buf *b, size_t more)
-{
-    if (b->cap - b->len >= more)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < more) {
-        if (cap > SIZE_MAX / 2)
-            return TVP_ENOMEM;
-        cap *= 2;
-    }
-    char *d = realloc(b->data, cap);
-    if (!d)
-        return TVP_ENOMEM;
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
 static int buf_add(struct tvp_csv_buf *b, const void *p, size_t n)
 {
     if (n == 0)
         return 0;
-    int rc = buf_reserve(b, n);
+    int rc = tvp_csv_buf_reserve(b, n);
     if (rc)
         return rc;
     memcpy(b->data + b->len, p, n);
@@ -234,7 +144,7 @@ static void names_list(const struct tvp_lenc_table *t, char *dst, size_t cap)
     for (size_t c = 0; c < t->ncols; c++) {
         char s[SHOW_CAP];
         struct tvp_label l = tvp_labels_get(&t->names, c);
-        show_q(s, sizeof s, l.p, l.len, 0);
+        tvp_label_show(s, sizeof s, l.p, l.len, 0);
         size_t n = strlen(s);
         if (o + n + 8 >= cap) {
             snprintf(dst + o, cap - o, "%s...", c ? ", " : "");
@@ -422,16 +332,21 @@ void tvp_lenc_worker_init(struct tvp_lenc_worker *w)
     memset(w, 0, sizeof *w);
 }
 
-static void clear_sets(struct tvp_lenc_worker *w)
+/* Empties the worker's sets, keeping their memory (release: frees it). */
+static void clear_sets(struct tvp_lenc_worker *w, int release)
 {
-    for (size_t k = 0; k < w->nsets; k++)
-        tvp_labels_free(&w->sets[k]);
+    for (size_t k = 0; k < w->nsets; k++) {
+        if (release)
+            tvp_labels_free(&w->sets[k]);
+        else
+            tvp_labels_clear(&w->sets[k]);
+    }
 }
 
 void tvp_lenc_worker_reset(struct tvp_lenc_worker *w)
 {
     w->rows = 0;
-    clear_sets(w);
+    clear_sets(w, 0);
     w->out.len = 0;
     memset(&w->t, 0, sizeof w->t);
     w->err = 0;
@@ -442,7 +357,7 @@ void tvp_lenc_worker_reset(struct tvp_lenc_worker *w)
 
 void tvp_lenc_worker_free(struct tvp_lenc_worker *w)
 {
-    clear_sets(w);
+    clear_sets(w, 1);
     free(w->sets);
     free(w->cells);
     free(w->ids);
@@ -461,6 +376,17 @@ static size_t chunk_size(const char *c)
     return n;
 }
 
+/* A new arena chunk of `size` bytes, or NULL. */
+static char *chunk_new(size_t size)
+{
+    if (size > SIZE_MAX - sizeof(size_t))
+        return NULL;
+    char *c = malloc(sizeof(size_t) + size);
+    if (c)
+        memcpy(c, &size, sizeof size);
+    return c;
+}
+
 /* A copy of len > 0 bytes at p in the arena, or NULL.  Chunks arena[0, arena_used) are in
  * use this run, the last with arena_left bytes free at its end; chunks left from earlier
  * runs are reused (a too-small one is replaced). */
@@ -471,12 +397,9 @@ static const char *arena_copy(struct tvp_lenc_worker *w, const char *p, size_t l
         size_t i = w->arena_used;
         if (i < w->narena && chunk_size(w->arena[i]) < len) {
             /* a chunk from an earlier run, too small for this field: replaced */
-            if (want > SIZE_MAX - sizeof(size_t))
-                return NULL;
-            char *c = malloc(sizeof(size_t) + want);
+            char *c = chunk_new(want);
             if (!c)
                 return NULL;
-            memcpy(c, &want, sizeof want);
             free(w->arena[i]);
             w->arena[i] = c;
         }
@@ -489,12 +412,9 @@ static const char *arena_copy(struct tvp_lenc_worker *w, const char *p, size_t l
                 w->arena = a;
                 w->arena_cap = cap;
             }
-            if (want > SIZE_MAX - sizeof(size_t))
-                return NULL;
-            char *c = malloc(sizeof(size_t) + want);
+            char *c = chunk_new(want);
             if (!c)
                 return NULL;
-            memcpy(c, &want, sizeof want);
             w->arena[w->narena++] = c;
         }
         w->arena_used = i + 1;
@@ -605,10 +525,10 @@ int tvp_lenc_worker_parse(const struct tvp_lenc_table *t, struct tvp_lenc_worker
 static int ensure_sets(const struct tvp_lenc_table *t, struct tvp_lenc_worker *w)
 {
     if (w->sets && w->nsets == t->nsel) {
-        clear_sets(w);
+        clear_sets(w, 0);
         return 0;
     }
-    clear_sets(w);
+    clear_sets(w, 1);
     free(w->sets);
     w->nsets = 0;
     w->sets = malloc((t->nsel ? t->nsel : 1) * sizeof *w->sets);
@@ -780,7 +700,7 @@ int tvp_lenc_worker_format(const struct tvp_lenc_table *t, struct tvp_lenc_worke
     struct tvp_csv_buf *out = &w->out;
     out->len = 0;
     /* a first guess: the part's size */
-    if (buf_reserve(out, w->end - w->begin + 16))
+    if (tvp_csv_buf_reserve(out, w->end - w->begin + 16))
         return fail_nomem(t, w);
     for (uint64_t i = 0; i < w->rows; i++) {
         const struct tvp_csv_field *row = w->cells + i * ncols;
@@ -795,7 +715,7 @@ int tvp_lenc_worker_format(const struct tvp_lenc_table *t, struct tvp_lenc_worke
                 struct tvp_label l = tvp_labels_get(&t->classes[k], id[k]);
                 rc = tvp_csv_put(out, l.p, l.len, delim, flags);
             } else if (fast) {
-                if ((rc = buf_reserve(out, 12)) == 0) {
+                if ((rc = tvp_csv_buf_reserve(out, 12)) == 0) {
                     char *o = out->data + out->len;
                     if (!(flags & TVP_CSV_FIRST))
                         *o++ = delim;
@@ -885,7 +805,7 @@ int tvp_lenc_pack_sets(const struct tvp_lenc_table *t, const struct tvp_labels *
             need += 4 + l.len;
         }
     }
-    if (buf_reserve(b, need))
+    if (tvp_csv_buf_reserve(b, need))
         return TVP_ENOMEM;
     char *o = b->data + b->len;
     for (size_t k = 0; k < t->nsel; k++) {
@@ -912,7 +832,7 @@ int tvp_lenc_unpack_sets(const struct tvp_lenc_table *t, const void *p, size_t l
     size_t pos = 0;
     int rc = 0;
     for (size_t k = 0; k < t->nsel; k++)
-        tvp_labels_init(&sets[k]);
+        tvp_labels_clear(&sets[k]);
     for (size_t k = 0; k < t->nsel && !rc; k++) {
         if (len - pos < 8) {
             rc = TVP_EINPUT;
@@ -951,7 +871,7 @@ int tvp_lenc_unpack_sets(const struct tvp_lenc_table *t, const void *p, size_t l
         rc = TVP_EINPUT; /* bytes after the last set */
     if (rc)
         for (size_t k = 0; k < t->nsel; k++)
-            tvp_labels_free(&sets[k]);
+            tvp_labels_clear(&sets[k]);
     return rc;
 }
 

@@ -150,9 +150,13 @@ int tvp_lenc_merge_column(const struct tvp_lenc_table *t, size_t k,
 
 /* Label sets as bytes, for workers in other processes: a worker's nsel sets appended to b
  * (little-endian: per set a u64 count, then per label a u32 length and its bytes, in id
- * order); unpack sets up sets[0..nsel) with the same ids (what they held is not freed; on
- * failure they are left empty).  TVP_EINPUT on malformed bytes (short, trailing bytes, a
- * label twice); never reads past len. */
+ * order).  unpack fills sets[0..nsel) with the same ids.  The sets must be set up: each
+ * initialised (tvp_labels_init) or holding what an earlier unpack (or any insert) put
+ * there; they are cleared (tvp_labels_clear: their memory is reused, so unpacking into the
+ * same sets run after run allocates nothing once they have grown) and refilled.  On
+ * failure they are left empty, still set up.  Either way the caller frees them
+ * (tvp_labels_free) when done with them.  TVP_EINPUT on malformed bytes (short, trailing
+ * bytes, a label twice); never reads past len. */
 int tvp_lenc_pack_sets(const struct tvp_lenc_table *t, const struct tvp_labels *sets,
                        struct tvp_csv_buf *b);
 int tvp_lenc_unpack_sets(const struct tvp_lenc_table *t, const void *p, size_t len,

@@ -21,39 +21,9 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void buf_add(struct tvp_csv_buf *b, const void *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        CHECK(b->data != NULL);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
 static void buf_u64(struct tvp_csv_buf *b, uint64_t v)
 {
     buf_add(b, &v, sizeof v);
-}
-
-/* an exact-size heap copy, so that any read past the end is caught */
-/* a and b hold the same bytes (either may be empty with a NULL data) */
-static int same(const struct tvp_csv_buf *a, const struct tvp_csv_buf *b)
-{
-    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
-static char *exact(const char *p, size_t n)
-{
-    char *c = xmalloc(n);
-    if (n)
-        memcpy(c, p, n);
-    return c;
 }
 
 /* Parses buf[begin,end) into a dump: per record its field count, each field's length and
@@ -273,7 +243,7 @@ static void test_accept(void)
             buf_u64(&got, f[i].len);
             buf_add(&got, f[i].p, f[i].len);
         }
-        CHECK(same(&got, &want));
+        CHECK(same_buf(&got, &want));
         CHECK(tvp_csv_next(&r, &f, NULL, 0) == 0);
         tvp_csv_reader_free(&r);
         free(buf);
@@ -438,7 +408,7 @@ static void test_writer(void)
             }
         }
         CHECKF(n == 0, "iter %d: %s", iter, err);
-        CHECKF(recs == nrec && same(&got, &want),
+        CHECKF(recs == nrec && same_buf(&got, &want),
                "iter %d delim '%c': [%.*s]", iter, delim, (int)out.len, out.data);
         /* the line count: one per '\n' written */
         uint64_t lf = 0;
@@ -511,7 +481,7 @@ static int check_split(const char *buf, size_t len, char delim, int parts)
     }
     if (wrc == 0) {
         CHECKF(prc == 0, "parts %d: part error %s", parts, perr);
-        CHECKF(same(&whole, &cat),
+        CHECKF(same_buf(&whole, &cat),
                "parts %d: records differ for [%.*s]", parts, (int)len, buf);
     } else {
         CHECKF(prc == wrc && strcmp(err, perr) == 0,
@@ -1274,19 +1244,6 @@ static void bench(uint64_t rows)
     free(b.data);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_csv DATA_FOLDER [SECTION]\n");
-        return 2;
-    }
-    const char *section = argc > 2 ? argv[2] : NULL;
-    test_seed("test_csv", UINT64_C(0x5eed0c5f));
-    if (section && strcmp(section, "bench") == 0) {
-        bench(argc > 3 ? strtoull(argv[3], NULL, 10) : 2000000);
-        return 0;
-    }
-    static const struct test_section sections[] = {{"accept", test_accept}, {"errors", test_errors}, {"writer", test_writer},
-                    {"split", test_split},   {"fuzz", test_fuzz}, {"windows", test_windows}};
-    return test_run(sections, sizeof sections / sizeof sections[0], section);
-}
+TEST_MAIN("test_csv", UINT64_C(0x5eed0c5f), bench, 2000000, {"accept", test_accept},
+          {"errors", test_errors}, {"writer", test_writer}, {"split", test_split},
+          {"fuzz", test_fuzz}, {"windows", test_windows})

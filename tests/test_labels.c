@@ -1,5 +1,6 @@
 /* Unit tests of common/labels.c: the label set (random labels with "", NUL bytes, 1 KiB
- * labels, 200k labels through many growths), the merge of 1..8 random sets against qsort
+ * labels, 200k labels through many growths; cleared and refilled in the same memory), the
+ * merge of 1..8 random sets against qsort
  * of all labels, byte order, the acceptance example (colors, sizes, materials), the JSON
  * classes file (round trips of nasty labels, hand-written JSON with whitespace and \u
  * escapes, every error with its message) and atomic writes that leave no file behind
@@ -24,21 +25,6 @@
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 #define L(s) (s), (sizeof(s) - 1) /* a string literal as (pointer, length), NULs included */
-
-struct lab {
-    char *p;
-    size_t len;
-};
-
-static int lab_cmp(const void *a, const void *b)
-{
-    const struct lab *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->p, y->p, n);
-    if (c)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
-}
 
 /* A random label: mostly short, from a small alphabet (so that there are repeats), with
  * NUL bytes and high bytes now and then, sometimes empty, rarely 1 KiB or more. */
@@ -70,19 +56,6 @@ static size_t sort_unique(struct lab *a, size_t n)
     return u;
 }
 
-static int label_is(struct tvp_label l, const void *p, size_t len)
-{
-    return l.len == len && (len == 0 || memcmp(l.p, p, len) == 0);
-}
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/test_labels.XXXXXX");
-    CHECK(mkdtemp(tmpdir) != NULL);
-}
-
 static int dir_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -101,17 +74,6 @@ static void write_file(const char *path, const char *data, size_t len)
     CHECK(f != NULL);
     CHECK(fwrite(data, 1, len, f) == len);
     CHECK(fclose(f) == 0);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    char *b = xmalloc(1 << 20);
-    *len = fread(b, 1, 1 << 20, f);
-    b[*len < (1 << 20) ? *len : (1 << 20) - 1] = 0;
-    fclose(f);
-    return b;
 }
 
 static void set_of(struct tvp_labels *s, const char *const *l, size_t n)
@@ -215,6 +177,119 @@ static void test_set(void)
         free(a[i].p);
     free(a);
     tvp_labels_free(&s);
+}
+
+/* Label i of a clear round: tag, then i's 4 bytes, then filler; the length depends only
+ * on i (5..41 bytes, every 500th 5000: longer than the first chunks), so two rounds of
+ * different tags need the same arena. */
+static struct lab clear_label(char tag, size_t i)
+{
+    size_t len = i % 500 == 250 ? 5000 : 5 + i % 37;
+    struct lab l = {xmalloc(len), len};
+    uint32_t v = (uint32_t)i;
+    l.p[0] = tag;
+    memcpy(l.p + 1, &v, 4);
+    for (size_t k = 5; k < len; k++)
+        l.p[k] = (char)rnd();
+    return l;
+}
+
+static void test_clear(void)
+{
+    struct tvp_labels s;
+    tvp_labels_init(&s);
+    /* a set that never held anything: clear is harmless and allocates nothing */
+    tvp_labels_clear(&s);
+    CHECK_EQ_U64(tvp_labels_count(&s), 0);
+    CHECK(s.slots == NULL && s.items == NULL && s.chunks == NULL);
+    CHECK(tvp_labels_insert(&s, L("x")) == 0);
+
+    size_t n = 3000;
+    struct lab *a = xmalloc(n * sizeof *a), *b = xmalloc(n * sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = clear_label('a', i);
+        b[i] = clear_label('b', i);
+    }
+    tvp_labels_clear(&s);
+    for (size_t i = 0; i < n; i++)
+        CHECK(tvp_labels_insert(&s, a[i].p, a[i].len) == (int64_t)i);
+    const void *slots = s.slots, *items = s.items;
+    size_t mask = s.mask, cap = s.cap, nchunks = s.nchunks;
+    CHECK(nchunks >= 4);
+    for (int round = 0; round < 3; round++) {
+        /* cleared: empty, nothing found, the memory kept */
+        tvp_labels_clear(&s);
+        CHECK_EQ_U64(tvp_labels_count(&s), 0);
+        for (size_t i = 0; i < n; i++) {
+            CHECK(tvp_labels_lookup(&s, a[i].p, a[i].len) == -1);
+            CHECK(tvp_labels_lookup(&s, b[i].p, b[i].len) == -1);
+        }
+        CHECK(s.slots == slots && s.items == items && s.mask == mask && s.cap == cap);
+        CHECK_EQ_U64(s.nchunks, nchunks);
+        /* other labels of the same lengths: ids from 0 again, the old labels gone, and no
+         * new memory (the same table, id array and chunks) */
+        struct lab *now = round % 2 ? a : b, *old = round % 2 ? b : a;
+        for (size_t i = 0; i < n; i++)
+            CHECKF(tvp_labels_insert(&s, now[i].p, now[i].len) == (int64_t)i, "round %d %zu",
+                   round, i);
+        for (size_t i = 0; i < n; i++) {
+            CHECK(tvp_labels_insert(&s, now[i].p, now[i].len) == (int64_t)i);
+            CHECK(tvp_labels_lookup(&s, now[i].p, now[i].len) == (int64_t)i);
+            CHECK(tvp_labels_lookup(&s, old[i].p, old[i].len) == -1);
+            CHECK(label_is(tvp_labels_get(&s, i), now[i].p, now[i].len));
+        }
+        CHECK_EQ_U64(tvp_labels_count(&s), n);
+        CHECK(s.slots == slots && s.items == items && s.mask == mask && s.cap == cap);
+        CHECK_EQ_U64(s.nchunks, nchunks);
+    }
+    /* a sorted set refilled: sort works on what it holds now */
+    tvp_labels_clear(&s);
+    CHECK(tvp_labels_insert(&s, L("m")) == 0);
+    CHECK(tvp_labels_insert(&s, L("")) == 1);
+    CHECK(tvp_labels_insert(&s, L("b")) == 2);
+    CHECK(tvp_labels_sort(&s, NULL) == 0);
+    CHECK(label_is(tvp_labels_get(&s, 0), L("")));
+    CHECK(label_is(tvp_labels_get(&s, 2), L("m")));
+    CHECK(tvp_labels_lookup(&s, L("b")) == 1);
+    /* more than before: the set grows past its kept memory as usual */
+    tvp_labels_clear(&s);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(tvp_labels_insert(&s, a[i].p, a[i].len) == (int64_t)(2 * i));
+        CHECK(tvp_labels_insert(&s, b[i].p, b[i].len) == (int64_t)(2 * i + 1));
+    }
+    CHECK(s.nchunks > nchunks && s.mask > mask);
+    for (size_t i = 0; i < n; i++)
+        CHECK(tvp_labels_lookup(&s, b[i].p, b[i].len) == (int64_t)(2 * i + 1));
+    tvp_labels_free(&s);
+
+    /* a kept chunk too small for the next label is replaced (the labels in it stay whole) */
+    tvp_labels_init(&s);
+    for (size_t i = 0; i < 200; i++) /* about 4.6 KB: two chunks */
+        CHECK(tvp_labels_insert(&s, a[i].p, a[i].len) == (int64_t)i);
+    CHECK_EQ_U64(s.nchunks, 2);
+    tvp_labels_clear(&s);
+    struct lab big = {xmalloc(100000), 100000};
+    for (size_t k = 0; k < big.len; k++)
+        big.p[k] = (char)rnd();
+    CHECK(tvp_labels_insert(&s, L("x")) == 0); /* in the first chunk */
+    CHECK(tvp_labels_insert(&s, big.p, big.len) == 1); /* the second is replaced */
+    CHECK_EQ_U64(s.nchunks, 2);
+    CHECK(tvp_labels_insert(&s, L("y")) == 2); /* the big one is full: a third */
+    CHECK_EQ_U64(s.nchunks, 3);
+    CHECK(label_is(tvp_labels_get(&s, 0), L("x")));
+    CHECK(label_is(tvp_labels_get(&s, 1), big.p, big.len));
+    CHECK(label_is(tvp_labels_get(&s, 2), L("y")));
+    CHECK(tvp_labels_lookup(&s, a[0].p, a[0].len) == -1);
+    tvp_labels_free(&s);
+    CHECK_EQ_U64(tvp_labels_count(&s), 0);
+    tvp_labels_clear(&s); /* harmless after free */
+    free(big.p);
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].p);
+        free(b[i].p);
+    }
+    free(a);
+    free(b);
 }
 
 static void test_order(void)
@@ -347,7 +422,7 @@ static void test_accept(void)
         tvp_labels_free(&w[1]);
         jc[c] = (struct tvp_labels_column){{names[c], strlen(names[c])}, &classes[c]};
     }
-    make_tmpdir();
+    const char *tmpdir = test_tmpdir();
     char path[128], err[256] = "";
     snprintf(path, sizeof path, "%s/classes.json", tmpdir);
     CHECK(tvp_labels_write_json(path, jc, 3, err, sizeof err) == 0);
@@ -386,7 +461,7 @@ static void test_accept(void)
     CHECK_EQ_U64(tvp_labels_count(&f.names), 0);
     tvp_labels_file_free(&f);
     CHECK(unlink(path) == 0);
-    CHECK(rmdir(tmpdir) == 0);
+    test_tmpdir_done();
     for (int c = 0; c < 3; c++)
         tvp_labels_free(&classes[c]);
 }
@@ -448,7 +523,7 @@ static void round_trip(const struct tvp_labels_column *cols, size_t ncols, const
 
 static void test_json(void)
 {
-    make_tmpdir();
+    const char *tmpdir = test_tmpdir();
     char path[128], err[256] = "";
     snprintf(path, sizeof path, "%s/classes.json", tmpdir);
 
@@ -544,7 +619,7 @@ static void test_json(void)
     CHECK_EQ_U64(tvp_labels_count(&f.names), 3);
     tvp_labels_file_free(&f);
     CHECK(unlink(path) == 0);
-    CHECK(rmdir(tmpdir) == 0);
+    test_tmpdir_done();
     tvp_labels_free(&s);
     tvp_labels_free(&empty);
     tvp_labels_free(&names);
@@ -618,7 +693,7 @@ static void test_jsonerr(void)
     }
 
     /* files: missing, a folder, an error on line 3 */
-    make_tmpdir();
+    const char *tmpdir = test_tmpdir();
     char path[128], want[256];
     struct tvp_labels_file f;
     snprintf(path, sizeof path, "%s/missing.json", tmpdir);
@@ -638,12 +713,12 @@ static void test_jsonerr(void)
     snprintf(want, sizeof want, "%s: empty file", path);
     CHECKF(strcmp(err, want) == 0, "got: %s", err);
     CHECK(unlink(path) == 0);
-    CHECK(rmdir(tmpdir) == 0);
+    test_tmpdir_done();
 }
 
 static void test_writefail(void)
 {
-    make_tmpdir();
+    const char *tmpdir = test_tmpdir();
     char path[128], err[256], want[512];
     snprintf(path, sizeof path, "%s/classes.json", tmpdir);
     static const char *ok[] = {"a", "b"};
@@ -710,7 +785,7 @@ static void test_writefail(void)
     CHECK_EQ_U64(dir_entries(path), 1);
     CHECK(unlink(inner) == 0);
     CHECK(rmdir(path) == 0);
-    CHECK(rmdir(tmpdir) == 0);
+    test_tmpdir_done();
     tvp_labels_free(&good);
     tvp_labels_free(&bad);
     tvp_labels_free(&unsorted);
@@ -718,8 +793,9 @@ static void test_writefail(void)
 
 /* ---- bench ------------------------------------------------------------------------------- */
 
-static void bench(void)
+static void bench(uint64_t unused)
 {
+    (void)unused;
     /* 1000 short labels (3..12 bytes, like CSV categories), 16M lookups of them */
     struct tvp_labels s;
     tvp_labels_init(&s);
@@ -728,8 +804,7 @@ static void bench(void)
     for (size_t i = 0; i < nl; i++) {
         size_t len = 3 + rnd_below(10);
         l[i] = (struct lab){xmalloc(len + 1), len};
-        for (size_t k = 0; k < len; k++)
-            l[i].p[k] = (char)('a' + rnd_below(26));
+        rnd_letters(l[i].p, len);
         if (tvp_labels_insert(&s, l[i].p, l[i].len) != (int64_t)tvp_labels_count(&s) - 1)
             i--; /* a repeat: draw again */
     }
@@ -815,21 +890,7 @@ static void bench(void)
     free(db);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_labels DATA_FOLDER [SECTION]\n");
-        return 2;
-    }
-    const char *section = argc > 2 ? argv[2] : NULL;
-    test_seed("test_labels", UINT64_C(0x5eed1abe));
-    if (section && strcmp(section, "bench") == 0) {
-        bench();
-        return 0;
-    }
-    static const struct test_section sections[] = {{"set", test_set},       {"order", test_order},
-                    {"merge", test_merge},   {"accept", test_accept},
-                    {"json", test_json},     {"jsonerr", test_jsonerr},
-                    {"writefail", test_writefail}};
-    return test_run(sections, sizeof sections / sizeof sections[0], section);
-}
+TEST_MAIN("test_labels", UINT64_C(0x5eed1abe), bench, 0, {"set", test_set},
+          {"clear", test_clear}, {"order", test_order}, {"merge", test_merge},
+          {"accept", test_accept}, {"json", test_json}, {"jsonerr", test_jsonerr},
+          {"writefail", test_writefail})

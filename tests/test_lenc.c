@@ -28,76 +28,11 @@
 #define CNAME "cls.json"
 #define MAXP 8
 
-static void buf_add(struct tvp_csv_buf *b, const void *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        CHECK(b->data != NULL);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static void buf_str(struct tvp_csv_buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-/* an exact-size heap copy, so that any read past the end is caught (valgrind, ASan) */
-static char *exact(const char *p, size_t n)
-{
-    char *c = xmalloc(n);
-    if (n)
-        memcpy(c, p, n);
-    return c;
-}
-
-static int same(const char *a, size_t alen, const char *b, size_t blen)
-{
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int label_is(struct tvp_label l, const char *p, size_t len)
-{
-    return l.len == len && (len == 0 || memcmp(l.p, p, len) == 0);
-}
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    if (tmpdir[0])
-        return;
-    strcpy(tmpdir, "/tmp/test_lenc.XXXXXX");
-    CHECK(mkdtemp(tmpdir) != NULL);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    struct tvp_csv_buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        buf_add(&b, tmp, n);
-    fclose(f);
-    buf_add(&b, "", 1);
-    *len = b.len - 1;
-    return b.data;
-}
-
 /* The classes as the JSON file tvp_lenc_write_classes writes (malloc'd, NUL-terminated). */
 static char *classes_json(const struct tvp_lenc_table *t, const struct tvp_labels *classes)
 {
-    make_tmpdir();
     char path[128], err[512] = "";
-    snprintf(path, sizeof path, "%s/classes.json", tmpdir);
+    snprintf(path, sizeof path, "%s/classes.json", test_tmpdir());
     CHECKF(tvp_lenc_write_classes(t, classes, path, err, sizeof err) == 0, "%s", err);
     size_t len;
     char *text = slurp(path, &len);
@@ -112,10 +47,26 @@ static int table(struct tvp_lenc_table *t, const char *text, size_t len, char de
                                json ? strlen(json) : 0, CNAME, err, 512);
 }
 
+static void init_sets(struct tvp_labels *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        tvp_labels_init(&s[k]);
+}
+
 static void free_sets(struct tvp_labels *s, size_t n)
 {
     for (size_t k = 0; k < n; k++)
         tvp_labels_free(&s[k]);
+}
+
+/* w (set up) gets the whole of buf[0, len) as its part: the data records after t's header */
+static void whole_part(struct tvp_lenc_worker *w, const struct tvp_lenc_table *t,
+                       const char *buf, size_t len)
+{
+    w->buf = buf;
+    w->begin = t->data_begin;
+    w->end = len;
+    w->line = t->data_line;
 }
 
 /* The first error of the workers, in part order (how backends agree on a step's errors). */
@@ -174,6 +125,7 @@ static int run_parts(const struct tvp_lenc_table *t, const char *buf, size_t len
                 CHECK(tvp_lenc_pack_sets(t, w[i].sets, &b) == 0);
                 char *bytes = exact(b.data, b.len);
                 own[i] = xmalloc((t->nsel + 1) * sizeof *own[i]);
+                init_sets(own[i], t->nsel);
                 CHECK(tvp_lenc_unpack_sets(t, bytes, b.len, own[i]) == 0);
                 sets[i] = own[i];
                 free(bytes);
@@ -362,10 +314,7 @@ static void test_accept(void)
     /* a worker's ids: local ids (first seen first), then class indices through the map */
     struct tvp_lenc_worker w;
     tvp_lenc_worker_init(&w);
-    w.buf = in;
-    w.begin = t.data_begin;
-    w.end = sizeof in - 1;
-    w.line = t.data_line;
+    whole_part(&w, &t, in, sizeof in - 1);
     CHECK(tvp_lenc_worker_parse(&t, &w) == 0);
     CHECK_EQ_U64(w.rows, 6);
     CHECK(w.cells[3 * 5 + 2].len == 4 && memcmp(w.cells[3 * 5 + 2].p, "wood", 4) == 0);
@@ -936,10 +885,7 @@ static void test_pack(void)
     CHECK(table(&t, in, sizeof in - 1, ',', "a,c", TVP_LENC_FIT, NULL, err) == 0);
     struct tvp_lenc_worker w;
     tvp_lenc_worker_init(&w);
-    w.buf = in;
-    w.begin = t.data_begin;
-    w.end = sizeof in - 1;
-    w.line = t.data_line;
+    whole_part(&w, &t, in, sizeof in - 1);
     CHECK(tvp_lenc_worker_parse(&t, &w) == 0 && tvp_lenc_worker_fit(&t, &w) == 0);
     struct tvp_csv_buf b = {0};
     buf_str(&b, "pre"); /* appended */
@@ -949,17 +895,30 @@ static void test_pack(void)
                                "\x02\0\0\0\0\0\0\0" "\x02\0\0\0bc" "\0\0\0\0";
     CHECK(same(b.data, b.len, want, sizeof want - 1));
     struct tvp_labels s[2];
+    init_sets(s, 2); /* unpack wants sets set up */
     char *bytes = exact(b.data + 3, b.len - 3);
     size_t n = b.len - 3;
-    CHECK(tvp_lenc_unpack_sets(&t, bytes, n, s) == 0);
-    CHECK_EQ_U64(tvp_labels_count(&s[0]), 2);
-    CHECK_EQ_U64(tvp_labels_count(&s[1]), 2);
-    CHECK(label_is(tvp_labels_get(&s[0], 1), "y", 1));
-    CHECK(label_is(tvp_labels_get(&s[1], 0), "bc", 2));
-    CHECK(label_is(tvp_labels_get(&s[1], 1), "", 0));
-    free_sets(s, 2);
+    /* twice into the same sets: the second unpack clears and refills them, in the memory
+     * of the first (valgrind sees a leak if it does not) */
+    const void *slots[2] = {NULL, NULL};
+    for (int again = 0; again < 2; again++) {
+        CHECK(tvp_lenc_unpack_sets(&t, bytes, n, s) == 0);
+        CHECK_EQ_U64(tvp_labels_count(&s[0]), 2);
+        CHECK_EQ_U64(tvp_labels_count(&s[1]), 2);
+        CHECK(label_is(tvp_labels_get(&s[0], 0), "x", 1));
+        CHECK(label_is(tvp_labels_get(&s[0], 1), "y", 1));
+        CHECK(label_is(tvp_labels_get(&s[1], 0), "bc", 2));
+        CHECK(label_is(tvp_labels_get(&s[1], 1), "", 0));
+        CHECK(tvp_labels_lookup(&s[0], "bc", 2) < 0);
+        for (int k = 0; k < 2; k++) {
+            if (again)
+                CHECK(s[k].slots == slots[k]);
+            slots[k] = s[k].slots;
+        }
+    }
     free(bytes);
-    /* every truncation, trailing bytes, and garbage are refused, never read past len */
+    /* every truncation, trailing bytes, and garbage are refused, never read past len; the
+     * sets are left empty (and set up) */
     for (size_t cut = 0; cut < n; cut++) {
         bytes = exact(b.data + 3, cut);
         CHECKF(tvp_lenc_unpack_sets(&t, bytes, cut, s) == TVP_EINPUT, "cut %zu", cut);
@@ -1007,12 +966,12 @@ static void test_pack(void)
         }
         CHECK(tvp_lenc_pack_sets(&t, s, &p2) == 0);
         CHECK(same(p1.data, p1.len, p2.data, p2.len));
-        free_sets(s, 2);
-        free_sets(r, 2);
+        free_sets(r, 2); /* s: refilled by the next round's unpack */
         free(bytes);
         free(p1.data);
         free(p2.data);
     }
+    free_sets(s, 2);
     free(b.data);
     tvp_lenc_worker_free(&w);
     tvp_lenc_table_free(&t);
@@ -1025,10 +984,7 @@ static void run_on(const struct tvp_lenc_table *t, struct tvp_lenc_worker *w, co
                    size_t len, struct tvp_csv_buf *out)
 {
     tvp_lenc_worker_reset(w);
-    w->buf = buf;
-    w->begin = t->data_begin;
-    w->end = len;
-    w->line = t->data_line;
+    whole_part(w, t, buf, len);
     CHECKF(tvp_lenc_worker_parse(t, w) == 0, "%s", w->msg);
     CHECKF(tvp_lenc_worker_fit(t, w) == 0, "%s", w->msg);
     struct tvp_labels *cl = xmalloc((t->nsel + 1) * sizeof *cl);
@@ -1079,11 +1035,23 @@ static void test_reuse(void)
     size_t narena = w.narena, cells_cap = w.cells_cap, out_cap = w.out.cap;
     const void *cells = w.cells;
     CHECK(narena >= 4);
+    /* the sets: reset clears them (tvp_labels_clear), the table and chunks stay */
+    const struct tvp_labels *sets = w.sets;
+    const void *slots = w.sets[0].slots, *items = w.sets[0].items;
+    size_t nchunks = w.sets[0].nchunks;
+    CHECK_EQ_U64(tvp_labels_count(&w.sets[0]), 3);
+    CHECK(nchunks >= 1);
     /* the same again: no new memory */
     run_on(&t, &w, a.data, a.len, &out);
     CHECK(same(out.data, out.len, wa.data, wa.len));
     CHECK_EQ_U64(w.narena, narena);
     CHECK(w.cells == cells && w.cells_cap == cells_cap && w.out.cap == out_cap);
+    CHECK(w.sets == sets && w.sets[0].slots == slots && w.sets[0].items == items);
+    CHECK_EQ_U64(w.sets[0].nchunks, nchunks);
+    CHECK_EQ_U64(tvp_labels_count(&w.sets[0]), 3);
+    tvp_lenc_worker_reset(&w);
+    CHECK_EQ_U64(tvp_labels_count(&w.sets[0]), 0);
+    CHECK(tvp_labels_lookup(&w.sets[0], "1", 1) < 0);
     /* the long field: a chunk is replaced; then the first input again */
     run_on(&t, &w, b.data, b.len, &out);
     CHECK(same(out.data, out.len, wb.data, wb.len));
@@ -1125,8 +1093,8 @@ static void bench(uint64_t rows)
         for (int i = 0; i < NL; i++) {
             int len = 4 + (int)rnd_below(9);
             int n = snprintf(lab[c][i], 16, "%d", i); /* distinct */
-            for (int k = n; k < len; k++)
-                lab[c][i][k] = (char)('a' + rnd_below(26));
+            if (len > n)
+                rnd_letters(lab[c][i] + n, (size_t)(len - n));
             lab[c][i][len > n ? len : n] = 0;
         }
     struct tvp_csv_buf in = {0};
@@ -1147,10 +1115,7 @@ static void bench(uint64_t rows)
            rows, NC, in.len / 1e6);
     for (int rep = 0; rep < 4; rep++) {
         tvp_lenc_worker_reset(&w);
-        w.buf = in.data;
-        w.begin = t.data_begin;
-        w.end = in.len;
-        w.line = t.data_line;
+        whole_part(&w, &t, in.data, in.len);
         CHECK(tvp_lenc_worker_parse(&t, &w) == 0);
         CHECK(tvp_lenc_worker_fit(&t, &w) == 0);
         double t0 = tvp_now();
@@ -1176,24 +1141,7 @@ static void bench(uint64_t rows)
     free(in.data);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_lenc DATA_FOLDER [SECTION]\n");
-        return 2;
-    }
-    const char *section = argc > 2 ? argv[2] : NULL;
-    test_seed("test_lenc", UINT64_C(0x1e9c0de));
-    if (section && strcmp(section, "bench") == 0) {
-        bench(argc > 3 ? strtoull(argv[3], NULL, 0) : 2000000);
-        return 0;
-    }
-    static const struct test_section sections[] = {
-        {"accept", test_accept}, {"dialect", test_dialect}, {"split", test_split},
-        {"roundtrip", test_roundtrip}, {"errors", test_errors}, {"parts", test_parts},
-        {"pack", test_pack}, {"reuse", test_reuse}};
-    int rc = test_run(sections, sizeof sections / sizeof sections[0], section);
-    if (tmpdir[0])
-        CHECK(rmdir(tmpdir) == 0);
-    return rc;
-}
+TEST_MAIN("test_lenc", UINT64_C(0x1e9c0de), bench, 2000000, {"accept", test_accept},
+          {"dialect", test_dialect}, {"split", test_split}, {"roundtrip", test_roundtrip},
+          {"errors", test_errors}, {"parts", test_parts}, {"pack", test_pack},
+          {"reuse", test_reuse})

@@ -51,42 +51,6 @@ static struct tvp_csv_buf gen_text(const struct tvp_lenc_gen *g, int header, uin
     return out;
 }
 
-static int same(const struct tvp_csv_buf *a, const struct tvp_csv_buf *b)
-{
-    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
-static void buf_add(struct tvp_csv_buf *b, const void *p, size_t n)
-{
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < n)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        CHECK(b->data != NULL);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-/* one label, copied out of the reader */
-struct lab {
-    char *p;
-    size_t len;
-};
-
-static int lab_cmp(const void *a, const void *b)
-{
-    const struct lab *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = n ? memcmp(x->p, y->p, n) : 0;
-    if (c)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
-}
-
 /* A generated table read back: the header's names and, per column, every row's label in
  * row order.  Checks the shape on the way: rows + 1 records of `columns` fields, as many
  * lines, and that writing the records again gives the same bytes. */
@@ -141,7 +105,7 @@ static struct table read_table(const struct tvp_lenc_gen *g, const struct tvp_cs
     }
     CHECKF(n == 0, "reader: %d %s", n, err);
     CHECK_EQ_U64(rec, g->rows + 1);
-    CHECK(same(&again, text));
+    CHECK(same_buf(&again, text));
     t.rows = g->rows;
     tvp_csv_reader_free(&r);
     free(again.data);
@@ -270,7 +234,7 @@ static void test_determinism(void)
     struct tvp_lenc_gen g2 = mkgen(N, 7, 4, 300, 0.8, ',');
     struct tvp_csv_buf whole = gen_text(&g, 1, 0, N), whole2 = gen_text(&g2, 1, 0, N);
     CHECK(whole.len > N * 4);
-    CHECK(same(&whole, &whole2));
+    CHECK(same_buf(&whole, &whole2));
     struct tvp_csv_buf rows = gen_text(&g, 0, 0, N), head = gen_text(&g, 1, 0, 0);
     CHECK(head.len > 0 && rows.len + head.len == whole.len);
     CHECK(memcmp(whole.data, head.data, head.len) == 0);
@@ -280,7 +244,7 @@ static void test_determinism(void)
     struct tvp_csv_buf one = {0};
     for (uint64_t i = 0; i < N; i++)
         CHECK(tvp_lenc_gen_rows(&g, i, i + 1, &one) == 0);
-    CHECK(same(&one, &rows));
+    CHECK(same_buf(&one, &rows));
     free(one.data);
 
     /* random [a, b) + [b, c) == [a, c), after a prefix already in the buffer */
@@ -299,7 +263,7 @@ static void test_determinism(void)
         CHECK(tvp_lenc_gen_rows(&g, x[0], x[2], &ac) == 0);
         CHECK(tvp_lenc_gen_rows(&g, x[0], x[1], &abc) == 0);
         CHECK(tvp_lenc_gen_rows(&g, x[1], x[2], &abc) == 0);
-        CHECKF(same(&ac, &abc), "[%" PRIu64 ", %" PRIu64 ") + [%" PRIu64 ", %" PRIu64 ")",
+        CHECKF(same_buf(&ac, &abc), "[%" PRIu64 ", %" PRIu64 ") + [%" PRIu64 ", %" PRIu64 ")",
                x[0], x[1], x[1], x[2]);
         /* and it is the slice of the whole: count lines up to x[0] */
         size_t off = 0;
@@ -336,7 +300,7 @@ static void test_seeds(void)
         struct tvp_lenc_gen a = mkgen(N, 42, 3, 200, skew, ',');
         struct tvp_lenc_gen b = mkgen(N, 43, 3, 200, skew, ',');
         struct tvp_csv_buf ta = gen_text(&a, 1, 0, N), tb = gen_text(&b, 1, 0, N);
-        CHECK(!same(&ta, &tb));
+        CHECK(!same_buf(&ta, &tb));
         struct table xa = read_table(&a, &ta), xb = read_table(&b, &tb);
         /* the header is the same; few rows are */
         for (uint32_t c = 0; c < 3; c++)
@@ -708,21 +672,7 @@ static void bench(uint64_t rows)
         }
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_lencgen DATA_FOLDER [SECTION]\n");
-        return 2;
-    }
-    const char *section = argc > 2 ? argv[2] : NULL;
-    test_seed("test_lencgen", UINT64_C(0x1e2c6e2));
-    if (section && strcmp(section, "bench") == 0) {
-        bench(argc > 3 ? strtoull(argv[3], NULL, 10) : 2000000);
-        return 0;
-    }
-    static const struct test_section sections[] = {
-        {"determinism", test_determinism}, {"seeds", test_seeds}, {"parse", test_parse},
-        {"distinct", test_distinct},       {"vocab", test_vocab}, {"skew", test_skew},
-        {"text", test_text},               {"errors", test_errors}};
-    return test_run(sections, sizeof sections / sizeof sections[0], section);
-}
+TEST_MAIN("test_lencgen", UINT64_C(0x1e2c6e2), bench, 2000000,
+          {"determinism", test_determinism}, {"seeds", test_seeds}, {"parse", test_parse},
+          {"distinct", test_distinct}, {"vocab", test_vocab}, {"skew", test_skew},
+          {"text", test_text}, {"errors", test_errors})
