@@ -78,7 +78,6 @@ struct table_peer {
     const char *shm; /* ipc=shm: the parent's read-only mapping of the worker's memfd */
     size_t shm_cap;
     struct tvp_labels *sets; /* [nsel]: the worker's local sets, unpacked */
-    int sets_live;
     uint32_t *map; /* [map_cap]: its local ids' class indices */
     size_t map_cap, map_len;
 };
@@ -411,15 +410,12 @@ static int reply_done(struct tvp_job *job, struct posix_table *s, int w, uint32_
         take_error(s, w, q);
         if (s->errs[w].err || t->mode != TVP_LENC_FIT)
             return n == sizeof s->errs[w] ? 0 : TVP_EWORKER;
-        /* the sets, unpacked now: while the others still fit or send */
-        for (size_t k = 0; q->sets_live && k < t->nsel; k++)
-            tvp_labels_free(&q->sets[k]);
-        q->sets_live = 0;
+        /* the sets, unpacked now, while the others still fit or send (into the last
+         * run's sets: unpack clears them and keeps their memory) */
         n -= sizeof s->errs[w];
         rc = tvp_lenc_unpack_sets(t, q->rx + sizeof s->errs[w], n, q->sets);
         if (rc)
             return rc == TVP_EINPUT ? TVP_EWORKER : rc;
-        q->sets_live = 1;
         run->merge_bytes += n;
         run->bytes_moved += n;
         return 0;
