@@ -21,7 +21,9 @@
  * is in neither, so it is part of the compute rest of the window.
  *
  * Stencil workloads (filter) are in stencil.c: static row blocks whatever the schedule,
- * halo rows exchanged between neighbouring ranks before every pass.
+ * halo rows exchanged between neighbouring ranks before every pass.  Table workloads
+ * (labelencode) are in table.c: a part of the records per rank, the label sets merged at
+ * the root.
  *
  * Messages never exceed TVP_MPI_MSG_MAX bytes (larger transfers go in pieces, in order)
  * and counts are in items of a contiguous datatype, so no count overflows an int.  When a
@@ -177,8 +179,8 @@ static void mpi_lane_close(struct mpi_lane *l)
  * empty transfer still makes a message (a request with no result in it).  With `posted`
  * NULL it returns when done; otherwise it only starts the transfers and leaves one
  * request per message there, for MPI_Waitall. */
-static int mpi_items_move(int send, void *buf, uint64_t items, const struct mpi_lane *l, int peer,
-                          int tag, MPI_Request *posted)
+int mpi_items_move(int send, void *buf, uint64_t items, const struct mpi_lane *l, int peer,
+                   int tag, MPI_Request *posted)
 {
     do {
         uint64_t c = items < l->max_items ? items : l->max_items;
@@ -233,6 +235,7 @@ void mpi_state_close(struct mpi_state *s)
     if (!s)
         return;
     mpi_stencil_close(s->stencil);
+    mpi_table_close(s->table);
     tvp_free(s->in);
     tvp_free(s->out);
     tvp_chunk_store_free(&s->kept);
@@ -676,5 +679,8 @@ const struct tvp_backend tvp_backend_mpi = {
     .stencil_start = mpi_stencil_start,
     .stencil_run = mpi_stencil_run,
     .stencil_stop = mpi_stencil_stop,
+    .table_start = mpi_table_start,
+    .table_run = mpi_table_run,
+    .table_stop = mpi_table_stop,
     .fini = mpi_world_fini,
 };

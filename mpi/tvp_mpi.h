@@ -1,5 +1,6 @@
-/* What the MPI backend's files share: mpi.c (runtime, map shape, reports) and stencil.c
- * (the stencil shape).  Internal to tvp-mpi; the rules are those described in mpi.c. */
+/* What the MPI backend's files share: mpi.c (runtime, map shape, reports), stencil.c
+ * (the stencil shape) and table.c (the table shape).  Internal to tvp-mpi; the rules are
+ * those described in mpi.c. */
 #ifndef TVP_MPI_H
 #define TVP_MPI_H
 
@@ -11,7 +12,8 @@
 #define TVP_MPI_MSG_MAX ((size_t)1 << 30)
 #endif
 
-enum mpi_tag { TAG_REQUEST = 1, TAG_ASSIGN, TAG_INPUT, TAG_BLOCK, TAG_HALO, TAG_UP, TAG_DOWN };
+enum mpi_tag { TAG_REQUEST = 1, TAG_ASSIGN, TAG_INPUT, TAG_BLOCK, TAG_HALO, TAG_UP, TAG_DOWN,
+               TAG_TABLE };
 enum mpi_phase { PHASE_STARTUP, PHASE_DISTRIBUTE, PHASE_COMPUTE, PHASE_COLLECT, PHASE_COUNT };
 
 /* One kind of thing that travels: a datatype and the most of them one message holds. */
@@ -28,9 +30,13 @@ struct mpi_report {
     uint64_t halo_bytes;     /* stencils: halo bytes this rank sent to its neighbours */
     long rss_kb;
     int pu;
+    /* tables: this rank's steps (parse, fit, merge, encode, format) and records */
+    double steps[5];
+    uint64_t rows;
 };
 
 struct mpi_stencil; /* stencil.c */
+struct mpi_table;   /* table.c */
 
 struct mpi_state {
     int rank, size;
@@ -47,6 +53,7 @@ struct mpi_state {
     struct mpi_report *reports; /* root: one per rank */
     struct tvp_chunk_store kept; /* local dynamic: the output of each chunk this rank did */
     struct mpi_stencil *stencil; /* stencil workloads: the rest of the state */
+    struct mpi_table *table;     /* table workloads: the rest of the state */
 };
 
 /* Errors: a failed call that only concerns this process, and a failed transfer or
@@ -56,9 +63,15 @@ int mpi_comm_err(int rc);
 int mpi_barrier_wait(void);
 int mpi_errors_agree(int err);
 
-/* Frees everything, the stencil part too. */
+/* Sends or receives `items` items of lane l to or from peer as one or more messages of
+ * at most l->max_items (always at least one message); posted: NULL to wait, or room for
+ * one request per message. */
+int mpi_items_move(int send, void *buf, uint64_t items, const struct mpi_lane *l, int peer,
+                   int tag, MPI_Request *posted);
+
+/* Frees everything, the stencil and table parts too. */
 void mpi_state_close(struct mpi_state *s);
-/* start of either shape: the state by open(), agreed on, and the slowest first touch */
+/* start of any shape: the state by open(), agreed on, and the slowest first touch */
 int mpi_start_with(struct tvp_job *job, struct tvp_start *st,
                    int (*open)(struct tvp_job *, struct mpi_state *, double *));
 
@@ -78,5 +91,11 @@ int mpi_stencil_start(struct tvp_job *job, struct tvp_start *st);
 int mpi_stencil_run(struct tvp_job *job, struct tvp_run *run);
 int mpi_stencil_stop(struct tvp_job *job);
 void mpi_stencil_close(struct mpi_stencil *st);
+
+/* The table hooks (table.c) and the part of mpi_state_close that frees its state. */
+int mpi_table_start(struct tvp_job *job, struct tvp_start *st);
+int mpi_table_run(struct tvp_job *job, struct tvp_run *run);
+int mpi_table_stop(struct tvp_job *job);
+void mpi_table_close(struct mpi_table *t);
 
 #endif
