@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""The report of a sweep: DIR/report.md and the plots DIR/plots/*.png and *.svg.
+
+usage: report.py DIR [--no-plots]
+
+DIR holds results.csv (written by `scripts/tvp compare`: a header, then one row per timed
+run with the columns status,config,scaling,size and tvp's record, read by name) and
+env.json beside it.  report.md gives the machine, a summary (per workload: which model,
+threads or processes, wins at the most workers, by how much, and why from the measured
+phases), runs that failed or timed out, and per workload the verdict at every worker count,
+the break-even size of a size sweep, the plots and per backend the statistics of every
+configuration.  The same results.csv gives byte-identical report.md and SVGs.
+
+The statistics and report.md need only the standard library (Debian's /usr/bin/python3);
+the plots need matplotlib (Debian: apt-get install -y --no-install-recommends
+python3-matplotlib), and are skipped with a note without it.  --no-plots skips them too.
+Old plots in DIR/plots (*.png, *.svg) are replaced.
+
+Exit status: 0 written; 2 bad usage or no readable results.csv.
+"""
+
+import hashlib
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+
+import report_stats  # noqa: E402
+import report_text  # noqa: E402
+
+INSTALL = "apt-get install -y --no-install-recommends python3-matplotlib"
+
+
+def die(msg):
+    print("report.py: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("--")]
+    opts = [a for a in argv if a.startswith("--")]
+    if "--help" in opts or "-h" in args:
+        print(__doc__.strip())
+        return 0
+    bad = [o for o in opts if o not in ("--no-plots",)]
+    if bad or len(args) != 1:
+        die("usage: report.py DIR [--no-plots]" + (" (unknown option %s)" % bad[0]
+                                                    if bad else ""))
+    d = args[0]
+    csv_path = os.path.join(d, "results.csv")
+    if not os.path.isfile(csv_path):
+        die("%s: no such file" % csv_path)
+    try:
+        with open(csv_path, "rb") as f:
+            raw = f.read()
+        rows = report_stats.read_csv(csv_path)
+    except (OSError, UnicodeDecodeError) as e:
+        die("%s: %s" % (csv_path, e))
+    if not rows:
+        die("%s: no rows" % csv_path)
+    env = None
+    env_path = os.path.join(d, "env.json")
+    if os.path.isfile(env_path):
+        try:
+            with open(env_path, encoding="utf-8") as f:
+                env = json.load(f)
+            if not isinstance(env, dict):
+                env = None
+        except (OSError, ValueError) as e:
+            print("report.py: %s: %s (environment left out)" % (env_path, e),
+                  file=sys.stderr)
+
+    results = report_stats.Results(rows)
+
+    plots, note, files = {}, None, []
+    if "--no-plots" in opts:
+        note = "Plots skipped (--no-plots)."
+    else:
+        try:
+            import report_plots
+        except ImportError as e:
+            note = ("Plots skipped: matplotlib is not available to %s (%s).  Install "
+                    "Debian's package: `%s`, then run this again." %
+                    (sys.executable, e, INSTALL))
+            print("report.py: matplotlib is missing (%s): plots skipped; install it with:"
+                  "\n    %s" % (e, INSTALL), file=sys.stderr)
+    if note is None:
+        outdir = os.path.join(d, "plots")
+        if os.path.isdir(outdir):
+            for name in sorted(os.listdir(outdir)):
+                if name.endswith((".png", ".svg")):
+                    os.remove(os.path.join(outdir, name))
+        plots, files = report_plots.plot_all(results, outdir)
+
+    source = (len(rows), hashlib.sha256(raw).hexdigest()[:16])
+    text = report_text.build(results, env, plots, note, source)
+    out = os.path.join(d, "report.md")
+    write_atomic(out, text)
+    print("report.py: wrote %s%s" % (out, ", %d plots (PNG and SVG) in %s" % (
+        len(files), os.path.join(d, "plots")) if files else " (no plots)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
