@@ -104,6 +104,11 @@ def main(argv):
     text = report_text.build(results, env, plots, note, source)
     out = os.path.join(d, "report.md")
     write_atomic(out, text)
+    # the verdict table, for the terminal: report.md's summary section
+    at = text.find("## Summary")
+    if at >= 0:
+        end = text.find("\n## ", at + 1)
+        print(text[at:end if end >= 0 else len(text)].rstrip() + "\n")
     print("report.py: wrote %s%s" % (out, ", %d plots (PNG and SVG) in %s" % (
         len(files), os.path.join(d, "plots")) if files else " (no plots)"))
     return 0

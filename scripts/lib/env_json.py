@@ -1,7 +1,18 @@
 """Writes env.json: the machine and software a results folder was measured on.
 
-usage: env_json.py --repo DIR --build DIR --out FILE [--mpirun CMD] -- COMMAND LINE...
-Standard library only (Debian's /usr/bin/python3); missing tools give null, not errors."""
+usage: env_json.py --repo DIR --build DIR --out FILE [--mpirun CMD] [--topology-xml FILE]
+                   -- COMMAND LINE...
+Standard library only (Debian's /usr/bin/python3); missing tools give null, not errors.
+
+Beside the fields it always had (host, cpu_*, nproc, memory, os, kernel, gcc, cmake, mpirun,
+hwloc, tvp_version: each executable's --version, git_commit, command_line, environment) it
+writes "topology" (hwloc's view from `lstopo-no-graphics --of xml`: packages, cores, PUs,
+NUMA nodes with their memory, the caches with their sizes; the XML itself goes to
+--topology-xml FILE when given), "compiler" and "compiler_flags" (the build's, from
+`tvp-serial --version`), "openmp_version" (the _OPENMP the build saw), "mpi_standard",
+"open_mpi_version", "hwloc_version" (the tools at run time) and "hwloc_build_version",
+"tvp" ({"version", "commit"} from tvp-serial --version), and the OMP_*, GOMP_*, KMP_*,
+OMPI_*, PMIX_* and SLURM_* variables under "environment"."""
 
 import argparse
 import datetime
@@ -9,7 +20,9 @@ import json
 import os
 import platform
 import socket
+import re
 import subprocess
+import xml.etree.ElementTree as ET
 
 
 def run(cmd, cwd=None):
@@ -58,12 +71,105 @@ def os_release():
     return None
 
 
+CACHE_NAMES = {"L1Cache": "L1d", "L1iCache": "L1i", "L2Cache": "L2", "L3Cache": "L3",
+               "L4Cache": "L4", "L5Cache": "L5", "L2iCache": "L2i", "L3iCache": "L3i",
+               "MemCache": "MemCache"}
+
+
+def cpuset_weight(text):
+    """PUs in an hwloc bitmap string ("0x00000003", "0xffffffff,0x00000001"; an empty word
+    between commas is zero); None for an infinite ("0xf...f") or unreadable one"""
+    if not text or "..." in text:
+        return None
+    try:
+        return sum(bin(int(w[2:] if w.startswith("0x") else w or "0", 16)).count("1")
+                   for w in text.split(","))
+    except ValueError:
+        return None
+
+
+def topology(xml_out=None):
+    """hwloc's topology: counts of packages, cores, PUs and NUMA nodes, and the caches
+    grouped by level and size, from lstopo-no-graphics' XML (None when hwloc is missing)."""
+    text = None
+    for cmd in (["lstopo-no-graphics", "--of", "xml", "--no-io"], ["lstopo", "--of", "xml", "--no-io"],
+                ["lstopo-no-graphics", "--of", "xml"]):
+        text = run(cmd)
+        if text:
+            break
+    if not text:
+        return None
+    if xml_out:
+        try:
+            with open(xml_out, "w") as f:
+                f.write(text + "\n")
+        except OSError:
+            pass
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    counts = {"Package": 0, "Core": 0, "PU": 0, "NUMANode": 0}
+    numa_mem = []
+    caches = {}
+    for obj in root.iter("object"):
+        t = obj.get("type")
+        if t in counts:
+            counts[t] += 1
+        if t == "NUMANode":
+            numa_mem.append(int(obj.get("local_memory", "0") or 0))
+        if t in CACHE_NAMES:
+            key = (CACHE_NAMES[t], int(obj.get("cache_size", "0") or 0))
+            c = caches.setdefault(key, {
+                "level": key[0], "size_bytes": key[1], "count": 0,
+                "linesize": int(obj.get("cache_linesize", "0") or 0),
+                "associativity": int(obj.get("cache_associativity", "0") or 0),
+                "pus_each": cpuset_weight(obj.get("cpuset")),
+            })
+            c["count"] += 1
+    order = ["L1i", "L1d", "L2i", "L2", "L3i", "L3", "L4", "L5", "MemCache"]
+    return {
+        "source": "lstopo-no-graphics --of xml",
+        "packages": counts["Package"],
+        "cores": counts["Core"],
+        "pus": counts["PU"],
+        "numa_nodes": counts["NUMANode"],
+        "numa_memory_bytes": numa_mem,
+        "caches": sorted(caches.values(), key=lambda c: (order.index(c["level"]) if c["level"] in order else 99, c["size_bytes"])),
+    }
+
+
+def tvp_build_info(build):
+    """version, commit, compiler, flags, OpenMP, MPI and hwloc of the build, from
+    tvp-serial --version (lines: "tvp-serial 0.1.0 (commit X)", "built with: hwloc A,
+    OpenMP B, MPI C", "flags: COMPILER VERSION  -O3 ...")"""
+    info = {"version": None, "commit": None, "compiler": None, "flags": None,
+            "openmp": None, "mpi": None, "hwloc": None}
+    text = run([os.path.join(build, "tvp-serial"), "--version"])
+    for line in (text or "").splitlines():
+        m = re.match(r"tvp-\S+\s+(\S+)(?:\s+\(commit\s+([^)]*)\))?", line)
+        if m and info["version"] is None:
+            info["version"], info["commit"] = m.group(1), m.group(2)
+        if line.startswith("built with:"):
+            for part in line.split(":", 1)[1].split(","):
+                words = part.split()
+                if len(words) >= 2 and words[0] in ("OpenMP", "MPI", "hwloc"):
+                    info[words[0].lower()] = words[1]
+        if line.startswith("flags:"):
+            rest = line.split(":", 1)[1].strip()
+            i = rest.find(" -")
+            info["compiler"] = (rest[:i] if i >= 0 else rest).strip() or None
+            info["flags"] = rest[i:].strip() if i >= 0 else ""
+    return info
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--build", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--mpirun", default="mpirun")
+    ap.add_argument("--topology-xml")
     ap.add_argument("command", nargs="*")
     a = ap.parse_args()
 
@@ -87,6 +193,15 @@ def main():
     except OSError:
         pass
 
+    build = tvp_build_info(a.build)
+    mpirun_line = first_line(run([a.mpirun, "--version"]))
+    m = re.search(r"Open MPI\)?\s+([0-9][^\s]*)", mpirun_line or "")
+    open_mpi = m.group(1) if m else None
+    hwloc_rt = None
+    m = re.search(r"([0-9]+\.[0-9]+(?:\.[0-9]+)?\S*)", hwloc or "")
+    if m:
+        hwloc_rt = m.group(1)
+
     env = {
         "generated_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "host": socket.gethostname(),
@@ -104,15 +219,24 @@ def main():
         "transparent_hugepage": thp,
         "gcc": first_line(run(["gcc", "--version"])) or first_line(run(["cc", "--version"])),
         "cmake": first_line(run(["cmake", "--version"])),
-        "mpirun": first_line(run([a.mpirun, "--version"])),
+        "mpirun": mpirun_line,
         "hwloc": hwloc,
+        "topology": topology(a.topology_xml),
+        "compiler": build["compiler"],
+        "compiler_flags": build["flags"],
+        "openmp_version": build["openmp"],
+        "mpi_standard": build["mpi"],
+        "open_mpi_version": open_mpi,
+        "hwloc_version": hwloc_rt,
+        "hwloc_build_version": build["hwloc"],
+        "tvp": {"version": build["version"], "commit": build["commit"]},
         "tvp_version": versions,
         "git_commit": commit,
         "git_dirty": bool(dirty) if dirty is not None else None,
         "command_line": a.command,
         "cwd": os.getcwd(),
         "environment": {k: v for k, v in sorted(os.environ.items())
-                        if k.startswith(("OMP_", "OMPI_", "GOMP_", "KMP_"))},
+                        if k.startswith(("OMP_", "OMPI_", "GOMP_", "KMP_", "PMIX_", "SLURM_"))},
     }
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
