@@ -22,6 +22,9 @@
 #include "tvp.h"
 #include "workload.h"
 
+struct tvp_probe_ctx;  /* probes: common/probe.h */
+struct tvp_probe_sink;
+
 struct tvp_world {
     int rank, size;      /* MPI_COMM_WORLD; 0 and 1 elsewhere */
     int local_rank;      /* index among the processes on this node */
@@ -174,6 +177,13 @@ struct tvp_backend {
     int (*table_start)(struct tvp_job *job, struct tvp_start *st);
     int (*table_run)(struct tvp_job *job, struct tvp_run *run);
     int (*table_stop)(struct tvp_job *job);
+    /* ---- probes (common/probe.h) ----
+     * `tvp-BACKEND probe NAME`: measure probe `name` (ctx->id) with this backend's own
+     * mechanism and append rows to out (the driver writes the root's).  Called on every
+     * process the driver has (all MPI ranks); returns 0, or a TVP_E* code with a one-line
+     * reason in out->err; TVP_ENOSYS: no such probe here.  NULL: no probes (exit 3). */
+    int (*probe)(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_probe_sink *out);
+    /* ---- end probes ---- */
     void (*fini)(int err);
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "probe.h"
 #include "record.h"
 
 struct driver {
@@ -843,6 +844,132 @@ static int choose_shape(struct driver *d)
     return 0;
 }
 
+/* ---- probes: tvp-BACKEND probe NAME (common/probe.h) ------------------------------------ */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} probe_opts[] = {{TVP_OPT_OUTER, "--outer"},       {TVP_OPT_TARGET_MS, "--target-ms"},
+                  {TVP_OPT_MAX_SIZE, "--max-size"}, {TVP_OPT_TOUCH, "--touch"},
+                  {TVP_OPT_SIZE_MIB, "--size-mib"}};
+
+/* A workload run was asked for: refuse the probes' options. */
+static int refuse_probe_opts(struct driver *d)
+{
+    for (size_t i = 0; i < sizeof probe_opts / sizeof probe_opts[0]; i++)
+        if (d->opt.given & probe_opts[i].bit)
+            return fail(d, TVP_EUSAGE, "%s: only probes take it (tvp-%s probe NAME)",
+                        probe_opts[i].name, d->be->name);
+    return 0;
+}
+
+/* Checks the command line, plans the pinning, runs the backend's probe hook and writes the
+ * root's rows. */
+static int run_probe(struct driver *d)
+{
+    const struct tvp_options *o = &d->opt;
+    const struct tvp_backend *be = d->be;
+    char known[128];
+    tvp_probe_known(known, sizeof known);
+    int id = tvp_probe_find(o->probe);
+    if (!o->probe)
+        return fail(d, TVP_EUSAGE, "probe: which probe? (known: %s)", known);
+    if (id < 0)
+        return fail(d, TVP_EUSAGE, "unknown probe '%s' (known: %s)", o->probe, known);
+    if (o->run_opt)
+        return fail(d, TVP_EUSAGE, "%.*s: only workloads take it, not probe %s", o->run_opt_len,
+                    o->run_opt, o->probe);
+    if (o->verify || (o->given & TVP_OPT_INVERSE))
+        return fail(d, TVP_EUSAGE, "%s: only workloads take it, not probe %s",
+                    o->verify ? "--verify" : "--inverse", o->probe);
+    static const unsigned takes[TVP_PROBE_COUNT] = {
+        [TVP_PROBE_SPAWN] = TVP_OPT_OUTER | TVP_OPT_TARGET_MS | TVP_OPT_TOUCH,
+        [TVP_PROBE_IPC] = TVP_OPT_OUTER | TVP_OPT_TARGET_MS | TVP_OPT_MAX_SIZE,
+        [TVP_PROBE_SWITCH] = TVP_OPT_OUTER | TVP_OPT_TARGET_MS,
+        [TVP_PROBE_MEMORY] = TVP_OPT_SIZE_MIB};
+    for (size_t i = 0; i < sizeof probe_opts / sizeof probe_opts[0]; i++)
+        if ((o->given & probe_opts[i].bit) && !(takes[id] & probe_opts[i].bit))
+            return fail(d, TVP_EUSAGE, "%s: probe %s does not take it", probe_opts[i].name,
+                        o->probe);
+    if (!be->probe)
+        return fail(d, TVP_ENOSYS, "this backend has no probes; use tvp-openmp, tvp-posix or "
+                    "tvp-mpi");
+    int rc = tvp_topo_open(&d->topo);
+    if ((rc = agree(d, rc)))
+        return fail(d, rc, "cannot read the hardware topology (hwloc)");
+    d->job.topo = d->topo;
+    if (!(be->flags & TVP_BACKEND_FIXED_WORKERS) || d->world.size == 1)
+        rc = tvp_topo_use_binding(d->topo);
+    int pair = id == TVP_PROBE_IPC || id == TVP_PROBE_SWITCH;
+    if (!(be->flags & TVP_BACKEND_FIXED_WORKERS)) {
+        if (pair && o->workers && o->workers != 2)
+            rc = rc ? rc : fail(d, TVP_EUSAGE, "--workers %d: probe %s runs between two workers",
+                                o->workers, o->probe);
+        d->opt.workers = o->workers ? o->workers : TVP_PROBE_DEFAULT_WORKERS;
+    }
+    if ((rc = agree(d, rc)) || (rc = agree(d, resolve_workers(d))))
+        return rc;
+    if (pair && d->job.workers < 2)
+        return fail(d, TVP_EUSAGE, "probe %s needs two workers (here: %d)", o->probe,
+                    d->job.workers);
+    if ((rc = agree(d, plan_pinning(d))))
+        return rc;
+    if ((rc = check_writable(d, o->record_path, "--record")))
+        return rc;
+    /* memory the probe will touch: the input, W copies of it and the outputs (memory), or the
+     * parent's --touch (spawn) */
+    double need = id == TVP_PROBE_MEMORY ? (double)(o->size_mib << 20) * (d->job.workers + 2)
+                  : id == TVP_PROBE_SPAWN ? (double)(o->touch_mib << 20)
+                                          : 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    if (have > 0 && need > have)
+        return fail(d, TVP_EUSAGE, "%s: probe %s needs about %.1f GiB of memory here; this "
+                    "machine has %.1f GiB", id == TVP_PROBE_MEMORY ? "--size-mib" : "--touch",
+                    o->probe, need / (1u << 30), have / (1u << 30));
+    /* switch: one PU for both, and the first PU of another core */
+    int two[2] = {-1, -1};
+    rc = tvp_pin_plan(d->topo, TVP_BIND_CORE, NULL, 0, 2, two);
+    if ((rc = agree(d, rc)))
+        return fail(d, rc, "cannot plan the binding: %s", tvp_strerror(rc));
+    struct tvp_probe_ctx ctx = {
+        .opt = o,
+        .world = &d->world,
+        .topo = d->topo,
+        .backend = be->name,
+        .id = (enum tvp_probe_id)id,
+        .workers = d->job.workers,
+        .pu_plan = d->pu_plan,
+        .bind = d->bind_name,
+        .pu_same = two[0],
+        .pu_other = two[1] != two[0] && tvp_probe_same_core(two[0], two[1]) == 0 ? two[1] : -1,
+        .outer = o->outer,
+        .target_s = o->target_ms / 1e3,
+        .max_size = o->max_size,
+        .touch_bytes = o->touch_mib << 20,
+        .touch_given = (o->given & TVP_OPT_TOUCH) != 0,
+        .size_bytes = o->size_mib << 20,
+    };
+    struct tvp_probe_sink sink = {0};
+    rc = agree(d, be->probe(&ctx, o->probe, &sink));
+    if (rc == TVP_ENOSYS && !sink.err[0])
+        fail(d, rc, "tvp-%s has no probe %s", be->name, o->probe);
+    else if (rc)
+        fail(d, rc, "probe %s: %s", o->probe, sink.err[0] ? sink.err : tvp_strerror(rc));
+    if (!rc && ROOT(d)) {
+        struct tvp_probe_meta meta;
+        tvp_probe_meta_init(&meta, be->name, o->probe);
+        rc = o->record_path ? tvp_probe_write_file(o->record_path, o->format, &meta, &sink)
+                            : tvp_probe_write(stdout, o->format, &meta, &sink);
+        if (rc)
+            fail(d, rc, "cannot write the record to %s: %m",
+                 o->record_path ? o->record_path : "standard output");
+    }
+    tvp_probe_sink_free(&sink);
+    return agree(d, rc);
+}
+/* ---- end probes ---- */
+
 static void print_version(const struct driver *d)
 {
     printf("tvp-%s %s (commit %s)\nbuilt with: %s\nhwloc API %s\nflags: %s\n", d->be->name,
@@ -881,6 +1008,14 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
     }
     d->job.opt = &d->opt;
     d->job.world = &d->world;
+    /* ---- probes: tvp-BACKEND probe NAME, before any workload ---- */
+    if (strcmp(d->opt.workload, "probe") == 0) {
+        rc = run_probe(d);
+        goto done;
+    }
+    if ((rc = agree(d, refuse_probe_opts(d))))
+        goto done;
+    /* ---- end probes ---- */
     d->job.wl = tvp_workload_find(d->opt.workload);
     if (!d->job.wl) {
         char known[256] = "";

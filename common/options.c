@@ -60,6 +60,17 @@ const char tvp_usage_text[] =
     "  --record FILE         write the record to FILE (atomically) instead of stdout\n"
     "  --out FILE            squares: the same as --record\n"
     "  --help, --version\n"
+    "Probes (tvp-BACKEND probe NAME: what separates processes from threads):\n"
+    "  probe spawn           creating and joining --workers W workers (default 2)\n"
+    "  probe ipc             round trip and bandwidth between two workers, 8 B to\n"
+    "                        --max-size (default 64Mi; suffixes k M G, Ki Mi Gi)\n"
+    "  probe switch          context switch: a blocking ping-pong on one core, then two\n"
+    "  probe memory          RSS and PSS of W workers reading a shared --size-mib X MiB\n"
+    "                        input (default 256) and writing X/W of their own\n"
+    "  --outer R             outer repetitions (default 20); --target-ms T: inner\n"
+    "                        repetitions grow until one loop takes T ms (default 1)\n"
+    "  --touch MiB           spawn, tvp-posix: the parent touches this much first\n"
+    "                        (default 0: one row; else a row without and one with)\n"
     "\n"
     "Exit status: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime failure.\n";
 
@@ -86,6 +97,13 @@ void tvp_options_default(struct tvp_options *o)
     o->cardinality = TVP_DEFAULT_CARDINALITY;
     o->skew = TVP_DEFAULT_SKEW;
     o->delimiter = ',';
+    /* ---- probes ---- */
+    o->outer = 20;
+    o->target_ms = 1.0;
+    o->max_size = (uint64_t)64 << 20;
+    o->touch_mib = 0;
+    o->size_mib = 256;
+    /* ---- end probes ---- */
 }
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), TVP_EUSAGE)
@@ -112,6 +130,37 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
     *out = v * mul;
     return 0;
 }
+
+/* ---- probes ---- */
+/* Bytes: a whole number with k/M/G (10^3, 10^6, 10^9) or Ki/Mi/Gi (2^10, 2^20, 2^30). */
+static int parse_bytes(const char *s, uint64_t max, uint64_t *out)
+{
+    char buf[64];
+    size_t len = s ? strlen(s) : 0;
+    uint64_t mul = 1, v;
+    if (len >= 3 && len < sizeof buf && s[len - 1] == 'i' && strchr("KMG", s[len - 2])) {
+        mul = s[len - 2] == 'K' ? 1u << 10 : s[len - 2] == 'M' ? 1u << 20 : 1u << 30;
+        memcpy(buf, s, len - 2);
+        buf[len - 2] = 0;
+        s = buf;
+    }
+    if (parse_u64(s, max / mul, &v) != 0)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* the options a probe takes; every other option with a value belongs to workloads */
+static int probe_takes(const char *name)
+{
+    static const char *const ok[] = {"--workers", "--bind",     "--format",   "--record", "--outer",
+                                     "--target-ms", "--max-size", "--touch", "--size-mib"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(name, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+/* ---- end probes ---- */
 
 static int parse_choice(const char *s, const char *const *names, int count)
 {
@@ -187,6 +236,10 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
             continue;
         }
         if (a[0] != '-') {
+            if (o->workload && strcmp(o->workload, "probe") == 0 && !o->probe) {
+                o->probe = a; /* probes: tvp-BACKEND probe NAME */
+                continue;
+            }
             if (o->workload)
                 return FAIL("unexpected argument '%s' (workload is already '%s')", a, o->workload);
             o->workload = a;
@@ -209,6 +262,46 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
             v = NULL;
         uint64_t u;
         int c;
+        if (!o->run_opt && !probe_takes(name)) { /* probes: refused by the driver */
+            o->run_opt = a;
+            o->run_opt_len = (int)nlen;
+        }
+        /* ---- probes ---- */
+        if (strcmp(name, "--outer") == 0) {
+            if (parse_u64(v, 1000000, &u) != 0 || u == 0)
+                return FAIL("--outer: '%s' is not a whole number from 1 to 1000000", v ? v : "");
+            o->outer = (int)u;
+            o->given |= TVP_OPT_OUTER;
+            continue;
+        }
+        if (strcmp(name, "--target-ms") == 0) {
+            char *end = NULL;
+            double x = v && *v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || !(x > 0 && x <= 60000))
+                return FAIL("--target-ms: '%s' is not a number of milliseconds above 0, at "
+                            "most 60000", v ? v : "");
+            o->target_ms = x;
+            o->given |= TVP_OPT_TARGET_MS;
+            continue;
+        }
+        if (strcmp(name, "--max-size") == 0) {
+            if (parse_bytes(v, (uint64_t)1 << 34, &u) != 0 || u == 0)
+                return FAIL("--max-size: '%s' is not a size from 1 byte to 16Gi (suffixes k, "
+                            "M, G, Ki, Mi, Gi)", v ? v : "");
+            o->max_size = u;
+            o->given |= TVP_OPT_MAX_SIZE;
+            continue;
+        }
+        if (strcmp(name, "--touch") == 0 || strcmp(name, "--size-mib") == 0) {
+            int touch = name[2] == 't';
+            if (parse_u64(v, (uint64_t)1 << 20, &u) != 0 || (!touch && u == 0))
+                return FAIL("%s: '%s' is not a whole number of MiB from %d to 1048576", name,
+                            v ? v : "", touch ? 0 : 1);
+            *(touch ? &o->touch_mib : &o->size_mib) = u;
+            o->given |= touch ? TVP_OPT_TOUCH : TVP_OPT_SIZE_MIB;
+            continue;
+        }
+        /* ---- end probes ---- */
         if (strcmp(name, "--n") == 0) {
             if (parse_u64(v, (uint64_t)1 << 56, &u) != 0 || u == 0)
                 return FAIL("--n: '%s' is not a positive whole number", v ? v : "");

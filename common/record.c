@@ -138,7 +138,7 @@ static const char *row_value(const struct tvp_row *r, const char *name, char *bu
     return field_text(r, &fields[i], buf, len);
 }
 
-static void csv_put(FILE *f, const char *s)
+void tvp_record_csv_put(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -153,7 +153,7 @@ static void csv_put(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_put(FILE *f, const char *s)
+void tvp_record_json_put(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -256,7 +256,7 @@ int tvp_record_write(FILE *f, enum tvp_format fmt, const struct tvp_row *rows, i
             for (size_t k = 0; k < NORDER; k++) {
                 if (k)
                     fputc(',', f);
-                csv_put(f, row_value(&rows[i], order[k], buf, sizeof buf, &numeric));
+                tvp_record_csv_put(f, row_value(&rows[i], order[k], buf, sizeof buf, &numeric));
             }
             fputc('\n', f);
         }
@@ -269,7 +269,7 @@ int tvp_record_write(FILE *f, enum tvp_format fmt, const struct tvp_row *rows, i
                 if (numeric)
                     fputs(v, f);
                 else
-                    json_put(f, v);
+                    tvp_record_json_put(f, v);
             }
             fputs("}\n", f);
         }

@@ -51,6 +51,10 @@ int tvp_record_write(FILE *f, enum tvp_format fmt, const struct tvp_row *rows, i
 /* Same, into path atomically: a temporary file in the same folder, then rename. */
 int tvp_record_write_file(const char *path, enum tvp_format fmt, const struct tvp_row *rows,
                           int nrows);
+/* One CSV field (quoted where it holds a comma, quote, CR or LF) and one JSON string
+ * (escaped as JSON requires), as the records write them; the probes' records too. */
+void tvp_record_csv_put(FILE *f, const char *s);
+void tvp_record_json_put(FILE *f, const char *s);
 /* the CSV header line (no newline), for scripts and tests */
 extern const char tvp_record_csv_header[];
 

@@ -69,7 +69,16 @@ enum tvp_opt_bit {
     TVP_OPT_CLASSES_OUT = 1u << 14,
     TVP_OPT_INVERSE = 1u << 15,
     TVP_OPT_DELIMITER = 1u << 16,
+    /* ---- probes (tvp-BACKEND probe NAME; common/probe.h) ---- */
+    TVP_OPT_OUTER = 1u << 17,
+    TVP_OPT_TARGET_MS = 1u << 18,
+    TVP_OPT_MAX_SIZE = 1u << 19,
+    TVP_OPT_TOUCH = 1u << 20,
+    TVP_OPT_SIZE_MIB = 1u << 21,
+    /* ---- end probes ---- */
 };
+#define TVP_OPT_PROBE                                                                         \
+    (TVP_OPT_OUTER | TVP_OPT_TARGET_MS | TVP_OPT_MAX_SIZE | TVP_OPT_TOUCH | TVP_OPT_SIZE_MIB)
 #define TVP_OPT_IMAGE                                                                         \
     (TVP_OPT_FILTER | TVP_OPT_ITERATIONS | TVP_OPT_WIDTH | TVP_OPT_HEIGHT | TVP_OPT_CHANNELS |  \
      TVP_OPT_MAX_PIXELS)
@@ -113,6 +122,16 @@ struct tvp_options {
     const char *classes_out; /* --classes-out FILE.json */
     int inverse;             /* --inverse */
     char delimiter;          /* --delimiter (default ',') */
+    /* ---- probes (tvp-BACKEND probe NAME; common/probe.h) ---- */
+    const char *probe;      /* the positional after the workload "probe" */
+    int outer;              /* --outer R (default 20) */
+    double target_ms;       /* --target-ms T (default 1) */
+    uint64_t max_size;      /* --max-size BYTES (default 64 MiB) */
+    uint64_t touch_mib;     /* --touch MiB (default 0) */
+    uint64_t size_mib;      /* --size-mib X (default 256) */
+    const char *run_opt;    /* the first option given that only workloads take (as written, */
+    int run_opt_len;        /* run_opt_len characters of it), for the probes' refusal */
+    /* ---- end probes ---- */
     unsigned given; /* TVP_OPT_* bits of the options on the command line */
     int help, version;
 };

@@ -162,6 +162,9 @@ static int openmp_table_run(struct tvp_job *job, struct tvp_run *run)
     return tvp_inproc_table_done(job, run);
 }
 
+/* probes: openmp/probe.c */
+int openmp_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_probe_sink *out);
+
 static const struct tvp_backend tvp_backend_openmp = {
     .name = "openmp",
     .start = openmp_start,
@@ -173,6 +176,7 @@ static const struct tvp_backend tvp_backend_openmp = {
     .table_start = openmp_table_start,
     .table_run = openmp_table_run,
     .table_stop = tvp_inproc_table_destroy,
+    .probe = openmp_probe, /* probes */
 };
 
 int main(int argc, char **argv)

@@ -736,6 +736,10 @@ static int posix_stop(struct tvp_job *job)
     return p ? posix_pool_destroy(p) : 0;
 }
 
+/* ---- probes (posix/probe.c, common/probe.h) ---- */
+int posix_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_probe_sink *out);
+/* ---- end probes ---- */
+
 const struct tvp_backend tvp_backend_posix = {
     .name = "posix",
     .flags = TVP_BACKEND_IPC | TVP_BACKEND_STENCIL_STATIC,
@@ -750,4 +754,5 @@ const struct tvp_backend tvp_backend_posix = {
     .table_start = posix_table_start,
     .table_run = posix_table_run,
     .table_stop = posix_table_stop,
+    .probe = posix_probe, /* probes */
 };
