@@ -1,0 +1,1486 @@
+/* A pool of fork()ed worker processes as a library (pool.h): Python's multiprocessing.Pool.
+ *
+ * Worker w has two pipes: the parent writes tasks into `cmd`, the worker writes results
+ * into `res`.  Every message is one fixed-size struct pool_msg (fits in PIPE_BUF), then
+ * `payload` bytes: a task's input, a result's output, when they travel by pipe; with the
+ * shared arena the header carries the data's offsets in it instead.
+ *
+ *   TASK    id, fn, arg, count, item sizes, in_off/out_off (or POOL_NO_OFF), payload: input
+ *   RESULT  id (echoed), rc (what fn returned), err (the worker's own), payload: output
+ *   EXIT    no reply: the worker _exit(0)s (end of file on cmd does the same)
+ *
+ * A payload of 64 KiB or more is vmspliced: the pipe holds references to the writer's
+ * pages and the reader's read() is the one copy.  With the arena and a caller's private
+ * in/out, a chunk's input is copied into the arena just before the chunk is sent and its
+ * output back as soon as it is done, while the workers compute the others.
+ *
+ * The parent has no thread of its own.  Inside the API calls it runs an event loop
+ * (pool_step): hands queued work to idle workers (one task in flight per worker), then
+ * poll()s every worker's result pipe (busy or not: an idle worker's end of file is its
+ * death) and the command pipes it is still writing to.  Its ends of the pipes are
+ * non-blocking, so a worker that stops reading or writing never stops the loop, and the
+ * per-task deadlines are poll's timeout.
+ *
+ * A death (end of file, EPIPE, a deadline, a protocol error) goes to pool_lost: the
+ * worker is killed if it is not dead yet, reaped with a bound on the wait, its wait status
+ * decoded into the message, and its task re-queued (opt.replace, attempts left) or failed.
+ * With opt.replace a new worker is forked in its slot. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* F_SETPIPE_SZ, vmsplice */
+#endif
+
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "pin.h"
+
+#define POOL_NO_OFF UINT64_MAX
+#define POOL_PIPE_BYTES (1 << 20)
+#define POOL_ARENA_DEFAULT ((size_t)1 << 30)
+#define POOL_ALIGN 64
+#define POOL_REAP_GRACE_S 2.0 /* a worker whose pipe ended has this long to be reapable */
+#define POOL_JOIN_GRACE_S 10.0 /* join: an idle worker told to exit has this long */
+
+enum pool_msg_type { POOL_MSG_TASK = 1, POOL_MSG_RESULT, POOL_MSG_EXIT };
+enum pool_exit { POOL_EXIT_OK = 0, POOL_EXIT_PROTOCOL = 2 };
+
+struct pool_msg {
+    uint32_t type;
+    int32_t err; /* RESULT: 0, or the worker's own failure (TVP_ENOMEM) */
+    int32_t rc;  /* RESULT: what fn returned */
+    int32_t pad;
+    uint64_t id; /* TASK: a number of its own per send; RESULT: the same */
+    uint64_t fn, arg;
+    uint64_t count, in_size, out_size;
+    uint64_t in_off, out_off; /* in the arena, or POOL_NO_OFF: through the pipe */
+    uint64_t payload;         /* bytes that follow */
+};
+_Static_assert(sizeof(struct pool_msg) <= PIPE_BUF, "pool_msg must fit in PIPE_BUF");
+
+enum pool_task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_FAILED };
+
+struct tvp_task {
+    struct tvp_pool *pool;
+    int64_t id;
+    tvp_pool_fn *fn;
+    void *arg;
+    size_t in_size, out_size;
+    char *in, *out;           /* private copies (pipe), or NULL */
+    uint64_t in_off, out_off; /* arena blocks, or POOL_NO_OFF */
+    enum pool_task_state state;
+    int attempts;
+    int orphan; /* freed by the caller while running: dropped when it ends */
+    struct tvp_pool_error err;
+    struct tvp_task *qnext;      /* the queue */
+    struct tvp_task *prev, *next; /* every task the caller holds */
+};
+
+/* one map at a time: the caller is inside tvp_pool_map */
+struct pool_retry {
+    uint64_t chunk;
+    int attempts; /* runs so far */
+};
+struct pool_map {
+    tvp_pool_fn *fn;
+    void *arg;
+    const char *in;
+    char *out;
+    size_t n, in_size, out_size, chunk;
+    uint64_t in_off, out_off; /* arena offsets of in[0] and out[0], or POOL_NO_OFF */
+    int stage_in, stage_out;  /* those are the pool's copies of in/out, chunk by chunk */
+    uint64_t nchunks, next, done, running;
+    struct pool_retry *retry; /* chunks to run again, at most one per worker */
+    size_t nretry;
+    int stopped; /* a chunk failed: nothing more is sent */
+    struct tvp_pool_error err;
+};
+
+struct pool_worker {
+    pid_t pid; /* 0: the slot is empty */
+    int cmd, res;
+    int busy;
+    struct tvp_task *task; /* the work in flight: an async task, or map chunk `chunk` */
+    uint64_t chunk;
+    int attempts; /* of the work in flight, this run included */
+    double start, deadline;
+    struct pool_msg sh; /* sending: header, then slen bytes from sp; sdone of both */
+    const char *sp;
+    size_t slen, sdone;
+    struct pool_msg rh; /* receiving: header, then rlen bytes to rdst; rdone of both */
+    char *rdst;
+    size_t rlen, rdone;
+};
+
+struct pool_block {
+    size_t off, len;
+    int used;
+};
+
+struct tvp_pool {
+    struct tvp_pool_options opt;
+    int nworkers;
+    struct pool_worker *w;
+    struct pollfd *pfd; /* [2 * nworkers] */
+    size_t pipe_cap;    /* the smallest capacity of its pipes */
+    int *pfd_w;
+    struct tvp_topo *topo;
+    int *pu;
+    pid_t parent;
+    /* the arena (opt.shm) and its blocks, in order of offset */
+    char *arena;
+    size_t arena_size;
+    struct pool_block *blk;
+    size_t nblk, capblk;
+    /* work */
+    struct tvp_task *qhead, *qtail; /* async tasks not yet sent */
+    struct tvp_task *tasks;         /* every task the caller holds */
+    int64_t next_id;
+    uint64_t next_wire;
+    struct pool_map *map;
+    int closed, terminated, joined;
+    char dead_note[160]; /* the last death of a worker, for "no worker left" */
+    struct tvp_pool_error last;
+    sigset_t caller_mask; /* inside a call: the caller's signal mask, for new workers */
+};
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+const char *tvp_pool_strerror(int err)
+{
+    switch (err) {
+    case TVP_ETIMEOUT: return "timed out waiting for the result";
+    case TVP_ETASKTIME: return "the task ran past its timeout";
+    case TVP_ETASK: return "the task's function failed";
+    case TVP_ECANCELED: return "the task was canceled";
+    default: return tvp_strerror(err);
+    }
+}
+
+static const char *pool_signame(int sig, char *buf, size_t len)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, len, "signal %d", sig);
+    return buf;
+}
+
+/* e->msg from its fields: "task 3 (items 300..399): " then what happened (cause) */
+static void pool_err_msg(struct tvp_pool_error *e, const char *cause)
+{
+    char task[96] = "";
+    if (e->task >= 0 && e->last >= e->first && e->first != UINT64_MAX)
+        snprintf(task, sizeof task, "task %" PRId64 " (items %" PRIu64 "..%" PRIu64 "): ",
+                 e->task, e->first, e->last);
+    else if (e->task >= 0)
+        snprintf(task, sizeof task, "task %" PRId64 ": ", e->task);
+    snprintf(e->msg, sizeof e->msg, "%s%.223s", task, cause);
+}
+
+static void pool_err_init(struct tvp_pool_error *e, int code, int64_t task)
+{
+    *e = (struct tvp_pool_error){.code = code, .task = task, .first = UINT64_MAX,
+                                 .worker = -1, .exit_status = -1};
+}
+
+static int pool_fail_call(struct tvp_pool *p, int code, const char *msg)
+{
+    pool_err_init(&p->last, code, -1);
+    snprintf(p->last.msg, sizeof p->last.msg, "%s", msg);
+    return code;
+}
+
+const char *tvp_pool_last_error(const struct tvp_pool *pool)
+{
+    return pool ? pool->last.msg : "no pool";
+}
+
+const struct tvp_pool_error *tvp_pool_last_error_info(const struct tvp_pool *pool)
+{
+    return &pool->last;
+}
+
+/* ---- SIGPIPE: blocked while the pool writes, one it caused taken back -------------------- */
+
+struct pool_sig {
+    sigset_t old;
+    int pending_before;
+};
+
+static void pool_sig_block(struct tvp_pool *p, struct pool_sig *s)
+{
+    sigset_t set, pend;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &s->old);
+    p->caller_mask = s->old;
+    s->pending_before = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE);
+}
+
+static void pool_sig_restore(struct pool_sig *s)
+{
+    sigset_t set, pend;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    if (!s->pending_before && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        int saved = errno;
+        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+        errno = saved;
+    }
+    pthread_sigmask(SIG_SETMASK, &s->old, NULL);
+}
+
+/* ---- the arena --------------------------------------------------------------------------- */
+
+static int pool_arena_open(struct tvp_pool *p)
+{
+    size_t size = p->opt.shm_bytes ? p->opt.shm_bytes : POOL_ARENA_DEFAULT;
+    size = (size + 4095) & ~(size_t)4095;
+    void *a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (a == MAP_FAILED)
+        return TVP_ESYS;
+    p->blk = malloc(16 * sizeof *p->blk);
+    if (!p->blk) {
+        munmap(a, size);
+        return TVP_ENOMEM;
+    }
+    p->arena = a;
+    p->arena_size = size;
+    p->capblk = 16;
+    p->nblk = 1;
+    p->blk[0] = (struct pool_block){0, size, 0};
+    return 0;
+}
+
+/* First fit; the offset of a block of `bytes`, or POOL_NO_OFF when none is free. */
+static uint64_t pool_arena_take(struct tvp_pool *p, size_t bytes)
+{
+    if (!p->arena || bytes > p->arena_size)
+        return POOL_NO_OFF;
+    size_t len = (bytes + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+    if (len == 0)
+        len = POOL_ALIGN;
+    for (size_t i = 0; i < p->nblk; i++) {
+        struct pool_block *b = &p->blk[i];
+        if (b->used || b->len < len)
+            continue;
+        if (b->len > len) { /* split: the rest becomes a free block right after */
+            if (p->nblk == p->capblk) {
+                struct pool_block *nb = realloc(p->blk, 2 * p->capblk * sizeof *nb);
+                if (!nb)
+                    return POOL_NO_OFF;
+                p->blk = nb;
+                p->capblk *= 2;
+                b = &p->blk[i];
+            }
+            memmove(&p->blk[i + 2], &p->blk[i + 1], (p->nblk - i - 1) * sizeof *b);
+            p->blk[i + 1] = (struct pool_block){b->off + len, b->len - len, 0};
+            b->len = len;
+            p->nblk++;
+        }
+        b->used = 1;
+        return b->off;
+    }
+    return POOL_NO_OFF;
+}
+
+static void pool_arena_give(struct tvp_pool *p, uint64_t off)
+{
+    if (off == POOL_NO_OFF)
+        return;
+    for (size_t i = 0; i < p->nblk; i++) {
+        if (p->blk[i].off != off || !p->blk[i].used)
+            continue;
+        p->blk[i].used = 0;
+        if (i + 1 < p->nblk && !p->blk[i + 1].used) { /* merge with the next */
+            p->blk[i].len += p->blk[i + 1].len;
+            memmove(&p->blk[i + 1], &p->blk[i + 2], (p->nblk - i - 2) * sizeof p->blk[0]);
+            p->nblk--;
+        }
+        if (i > 0 && !p->blk[i - 1].used) { /* and with the previous */
+            p->blk[i - 1].len += p->blk[i].len;
+            memmove(&p->blk[i], &p->blk[i + 1], (p->nblk - i - 1) * sizeof p->blk[0]);
+            p->nblk--;
+        }
+        return;
+    }
+}
+
+/* The arena offset of [ptr, ptr + len) when it lies inside one block taken from it. */
+static uint64_t pool_arena_offset(const struct tvp_pool *p, const void *ptr, size_t len)
+{
+    if (!p->arena || !ptr)
+        return POOL_NO_OFF;
+    uintptr_t a = (uintptr_t)p->arena, x = (uintptr_t)ptr;
+    if (x < a || x - a > p->arena_size)
+        return POOL_NO_OFF;
+    size_t off = x - a;
+    for (size_t i = 0; i < p->nblk; i++)
+        if (p->blk[i].used && off >= p->blk[i].off && off - p->blk[i].off <= p->blk[i].len &&
+            len <= p->blk[i].len - (off - p->blk[i].off))
+            return off;
+    return POOL_NO_OFF;
+}
+
+void *tvp_pool_shared_alloc(struct tvp_pool *pool, size_t bytes)
+{
+    uint64_t off = pool ? pool_arena_take(pool, bytes) : POOL_NO_OFF;
+    return off == POOL_NO_OFF ? NULL : pool->arena + off;
+}
+
+void tvp_pool_shared_free(struct tvp_pool *pool, void *ptr)
+{
+    if (pool && ptr && pool->arena)
+        pool_arena_give(pool, (uint64_t)((char *)ptr - pool->arena));
+}
+
+/* ---- large payloads: vmsplice ------------------------------------------------------------------ */
+
+/* A payload of this size or more goes into the pipe by reference (vmsplice): the reader's
+ * read() is then the only copy.  Safe here because the writer never changes the bytes
+ * before the reader has them all: the parent's map input is the caller's, who is inside
+ * tvp_pool_map until every chunk is back, an async task's input is freed only when its
+ * result is back, and a worker gets its next task (and only then overwrites its output
+ * buffer) after the parent has read all of its last result. */
+#define POOL_SPLICE_MIN (64 << 10)
+
+/* vmsplice of one iovec (not waiting for room in the pipe when nonblock), or writev
+ * where the system has no vmsplice */
+static ssize_t pool_vmsplice(int fd, const struct iovec *iov, int nonblock)
+{
+#ifdef SPLICE_F_NONBLOCK
+    ssize_t r = vmsplice(fd, iov, 1, nonblock ? SPLICE_F_NONBLOCK : 0);
+    if (r >= 0 || (errno != EINVAL && errno != ENOSYS))
+        return r;
+#else
+    (void)nonblock;
+#endif
+    return writev(fd, iov, 1);
+}
+
+/* Writes all of buf to the blocking fd, by reference when large. */
+static int pool_write_payload(int fd, const void *buf, size_t len)
+{
+    if (len < POOL_SPLICE_MIN)
+        return tvp_write_full(fd, buf, len);
+    size_t done = 0;
+    while (done < len) {
+        struct iovec iov = {(char *)buf + done, len - done};
+        ssize_t r = pool_vmsplice(fd, &iov, 0);
+        if (r > 0)
+            done += (size_t)r;
+        else if (r == 0 || errno != EINTR)
+            return TVP_ESYS;
+    }
+    return 0;
+}
+
+/* ---- the worker (child side) --------------------------------------------------------------- */
+
+static int pool_grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    char *b = realloc(*buf, need);
+    if (!b)
+        return TVP_ENOMEM;
+    *buf = b;
+    *cap = need;
+    return 0;
+}
+
+/* The life of worker `slot` after fork(): tasks from cmd, results to res, until EXIT or
+ * the parent's end.  Never returns. */
+static _Noreturn void pool_child(struct tvp_pool *p, int slot, int cmd, int res)
+{
+    signal(SIGPIPE, SIG_IGN); /* the parent gone: EPIPE, then _exit */
+    pthread_sigmask(SIG_SETMASK, &p->caller_mask, NULL);
+#ifdef __linux__
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* a worker busy in fn must not outlive us */
+#endif
+    if (getppid() != p->parent)
+        _exit(POOL_EXIT_PROTOCOL);
+    if (p->topo && p->pu)
+        (void)tvp_pin_process(p->topo, p->pu[slot]); /* a wish: unpinned works too */
+
+    char *inb = NULL, *outb = NULL;
+    size_t incap = 0, outcap = 0;
+    for (;;) {
+        struct pool_msg m;
+        ssize_t got = tvp_read_full(cmd, &m, sizeof m);
+        if (got == 0) /* the parent closed the pipe: the end */
+            _exit(POOL_EXIT_OK);
+        if (got != (ssize_t)sizeof m)
+            _exit(POOL_EXIT_PROTOCOL);
+        if (m.type == POOL_MSG_EXIT)
+            _exit(POOL_EXIT_OK);
+        if (m.type != POOL_MSG_TASK || (m.in_size && m.count > SIZE_MAX / m.in_size) ||
+            (m.out_size && m.count > SIZE_MAX / m.out_size))
+            _exit(POOL_EXIT_PROTOCOL);
+        size_t in_len = (size_t)(m.count * m.in_size), out_len = (size_t)(m.count * m.out_size);
+        int err = 0;
+        const char *in;
+        char *out;
+        if (m.in_off != POOL_NO_OFF) {
+            if (m.payload || m.in_off > p->arena_size || in_len > p->arena_size - m.in_off)
+                _exit(POOL_EXIT_PROTOCOL);
+            in = p->arena + m.in_off;
+        } else {
+            if (m.payload != in_len)
+                _exit(POOL_EXIT_PROTOCOL);
+            err = pool_grow(&inb, &incap, in_len);
+            if (err) { /* out of memory: read the input away all the same */
+                char sink[4096];
+                for (size_t left = in_len; left;) {
+                    size_t k = left < sizeof sink ? left : sizeof sink;
+                    if (tvp_read_full(cmd, sink, k) != (ssize_t)k)
+                        _exit(POOL_EXIT_PROTOCOL);
+                    left -= k;
+                }
+            } else if (tvp_read_full(cmd, inb, in_len) != (ssize_t)in_len) {
+                _exit(POOL_EXIT_PROTOCOL);
+            }
+            in = inb;
+        }
+        if (m.out_off != POOL_NO_OFF) {
+            if (m.out_off > p->arena_size || out_len > p->arena_size - m.out_off)
+                _exit(POOL_EXIT_PROTOCOL);
+            out = p->arena + m.out_off;
+        } else {
+            if (!err)
+                err = pool_grow(&outb, &outcap, out_len);
+            out = outb;
+        }
+        struct pool_msg r = {.type = POOL_MSG_RESULT, .id = m.id, .err = err};
+        if (!err) {
+            tvp_pool_fn *fn = (tvp_pool_fn *)(uintptr_t)m.fn; /* same code: a fork of ours */
+            r.rc = fn(in, out, (size_t)m.count, (void *)(uintptr_t)m.arg);
+            fflush(NULL); /* what fn printed, now: _exit would drop it */
+        }
+        r.payload = !err && r.rc == 0 && m.out_off == POOL_NO_OFF ? out_len : 0;
+        if (tvp_write_full(res, &r, sizeof r) != 0 ||
+            (r.payload && pool_write_payload(res, out, out_len) != 0))
+            _exit(POOL_EXIT_PROTOCOL); /* the parent is gone */
+    }
+}
+
+/* ---- workers (parent side) ------------------------------------------------------------------ */
+
+static void pool_fd_close(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+    *fd = -1;
+}
+
+/* A pipe raised to POOL_PIPE_BYTES where the system allows; the smallest capacity of
+ * the pool's pipes goes to *cap. */
+static int pool_pipe(int fds[2], size_t *cap)
+{
+    if (pipe(fds) < 0)
+        return TVP_ESYS;
+    (void)fcntl(fds[1], F_SETPIPE_SZ, POOL_PIPE_BYTES); /* a wish: the default works too */
+    int c = fcntl(fds[1], F_GETPIPE_SZ);
+    size_t got = c > 0 ? (size_t)c : PIPE_BUF;
+    if (got < *cap)
+        *cap = got;
+    return 0;
+}
+
+static void pool_fd_parent(int fd) /* the parent's end: non-blocking, not across exec */
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Forks the worker of slot w. */
+static int pool_fork(struct tvp_pool *p, int slot)
+{
+    int cmd[2], res[2];
+    if (pool_pipe(cmd, &p->pipe_cap) != 0)
+        return TVP_ESYS;
+    if (pool_pipe(res, &p->pipe_cap) != 0) {
+        pool_fd_close(&cmd[0]);
+        pool_fd_close(&cmd[1]);
+        return TVP_ESYS;
+    }
+    fflush(NULL); /* else the child's copy of a stdio buffer would be printed twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        for (int i = 0; i < 2; i++) {
+            pool_fd_close(&cmd[i]);
+            pool_fd_close(&res[i]);
+        }
+        return TVP_ESYS;
+    }
+    if (pid == 0) {
+        close(cmd[1]);
+        close(res[0]);
+        for (int i = 0; i < p->nworkers; i++) { /* the other workers' pipes are not ours */
+            if (p->w[i].pid) {
+                close(p->w[i].cmd);
+                close(p->w[i].res);
+            }
+        }
+        pool_child(p, slot, cmd[0], res[1]);
+    }
+    close(cmd[0]);
+    close(res[1]);
+    pool_fd_parent(cmd[1]);
+    pool_fd_parent(res[0]);
+    p->w[slot] = (struct pool_worker){.pid = pid, .cmd = cmd[1], .res = res[0]};
+    return 0;
+}
+
+/* Waits for pid for up to grace seconds, then SIGKILLs it and waits for good.  1 when it
+ * had to be killed, 0 when it ended by itself, TVP_ESYS when waitpid failed. */
+static int pool_reap(pid_t pid, double grace, int *status)
+{
+    double end = tvp_now() + grace;
+    long ns = 20000;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return TVP_ESYS;
+        if (tvp_now() >= end)
+            break;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        ns = ns < 10000000 ? 2 * ns : ns;
+    }
+    (void)kill(pid, SIGKILL);
+    pid_t r;
+    do
+        r = waitpid(pid, status, 0);
+    while (r < 0 && errno == EINTR);
+    return r == pid ? 1 : TVP_ESYS;
+}
+
+/* "worker 1 (pid 1234) killed by SIGKILL" and its fields, from a wait status */
+static void pool_describe(struct tvp_pool_error *e, int slot, pid_t pid, int reaped, int status,
+                          char *buf, size_t len)
+{
+    char sb[24];
+    int n = snprintf(buf, len, "worker %d (pid %ld) ", slot, (long)pid);
+    e->worker = slot;
+    e->pid = pid;
+    if (reaped < 0)
+        snprintf(buf + n, len - (size_t)n, "could not be reaped: %s", strerror(errno));
+    else if (WIFSIGNALED(status)) {
+        e->signal = WTERMSIG(status);
+        snprintf(buf + n, len - (size_t)n, "killed by %s%s", pool_signame(e->signal, sb, sizeof sb),
+                 reaped == 1 ? " (by the pool: it closed its pipes without exiting)" : "");
+    } else if (WIFEXITED(status)) {
+        e->exit_status = WEXITSTATUS(status);
+        snprintf(buf + n, len - (size_t)n, "exited with status %d", e->exit_status);
+    } else
+        snprintf(buf + n, len - (size_t)n, "ended with wait status 0x%x", (unsigned)status);
+}
+
+static int pool_live(const struct tvp_pool *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nworkers; i++)
+        n += p->w[i].pid != 0;
+    return n;
+}
+
+int tvp_pool_workers(const struct tvp_pool *pool)
+{
+    return pool ? pool_live(pool) : 0;
+}
+
+pid_t tvp_pool_worker_pid(const struct tvp_pool *pool, int w)
+{
+    return pool && w >= 0 && w < pool->nworkers ? pool->w[w].pid : 0;
+}
+
+/* ---- tasks and map chunks: ending them ------------------------------------------------------ */
+
+static void pool_queue_push(struct tvp_pool *p, struct tvp_task *t, int front)
+{
+    t->state = TASK_QUEUED;
+    t->qnext = NULL;
+    if (front) {
+        t->qnext = p->qhead;
+        p->qhead = t;
+        if (!p->qtail)
+            p->qtail = t;
+    } else {
+        if (p->qtail)
+            p->qtail->qnext = t;
+        else
+            p->qhead = t;
+        p->qtail = t;
+    }
+}
+
+static void pool_queue_remove(struct tvp_pool *p, struct tvp_task *t)
+{
+    struct tvp_task **pp = &p->qhead, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (!*pp)
+        return;
+    *pp = t->qnext;
+    if (p->qtail == t)
+        p->qtail = prev;
+    t->qnext = NULL;
+}
+
+static void pool_task_release(struct tvp_task *t)
+{
+    struct tvp_pool *p = t->pool;
+    if (t->prev)
+        t->prev->next = t->next;
+    else if (p->tasks == t)
+        p->tasks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pool_arena_give(p, t->in_off);
+    pool_arena_give(p, t->out_off);
+    free(t->in);
+    free(t->out);
+    free(t);
+}
+
+static void pool_task_end(struct tvp_task *t, const struct tvp_pool_error *e)
+{
+    if (e) {
+        t->err = *e;
+        t->state = TASK_FAILED;
+    } else {
+        t->state = TASK_DONE;
+    }
+    if (t->orphan)
+        pool_task_release(t);
+}
+
+static void pool_map_range(const struct pool_map *m, uint64_t k, uint64_t *first, uint64_t *count)
+{
+    *first = k * m->chunk;
+    *count = m->n - *first < m->chunk ? m->n - *first : m->chunk;
+}
+
+static void pool_map_fail(struct pool_map *m, const struct tvp_pool_error *e)
+{
+    if (!m->stopped) {
+        m->stopped = 1;
+        m->err = *e;
+    }
+    m->nretry = 0;
+}
+
+/* The error of the work in flight on worker w, named after it. */
+static void pool_work_err(struct tvp_pool *p, const struct pool_worker *w, int code,
+                          struct tvp_pool_error *e)
+{
+    if (w->task) {
+        pool_err_init(e, code, w->task->id);
+    } else {
+        uint64_t first, count;
+        pool_map_range(p->map, w->chunk, &first, &count);
+        pool_err_init(e, code, (int64_t)w->chunk);
+        e->first = first;
+        e->last = first + count - 1;
+    }
+    e->attempts = w->attempts;
+}
+
+/* ---- sending and receiving ------------------------------------------------------------------ */
+
+static void pool_lost(struct tvp_pool *p, int slot, int timed_out, const char *why);
+
+/* Writes what the pipe takes of worker slot's task (the header, then the payload); at
+ * EPIPE the worker is lost. */
+static void pool_send_more(struct tvp_pool *p, int slot)
+{
+    struct pool_worker *w = &p->w[slot];
+    size_t total = sizeof w->sh + w->slen;
+    int splice = w->slen >= POOL_SPLICE_MIN;
+    while (w->sdone < total) {
+        struct iovec iov[2];
+        int n = 0;
+        if (w->sdone < sizeof w->sh)
+            iov[n++] = (struct iovec){(char *)&w->sh + w->sdone, sizeof w->sh - w->sdone};
+        size_t pd = w->sdone > sizeof w->sh ? w->sdone - sizeof w->sh : 0;
+        if (w->slen > pd && !(splice && n))
+            iov[n++] = (struct iovec){(char *)w->sp + pd, w->slen - pd};
+        ssize_t r = splice && pd < w->slen && w->sdone >= sizeof w->sh
+                        ? pool_vmsplice(w->cmd, iov, 1)
+                        : writev(w->cmd, iov, n);
+        if (r > 0) {
+            w->sdone += (size_t)r;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        } else {
+            char why[96];
+            snprintf(why, sizeof why, "writing to its command pipe: %s", strerror(errno));
+            pool_lost(p, slot, 0, errno == EPIPE ? NULL : why);
+            return;
+        }
+    }
+}
+
+/* The result on worker slot is complete: the task or chunk is done (or fn failed). */
+static void pool_done(struct tvp_pool *p, int slot)
+{
+    struct pool_worker *w = &p->w[slot];
+    struct tvp_pool_error e;
+    int failed = w->rh.err || w->rh.rc;
+    if (failed) {
+        char why[200];
+        pool_work_err(p, w, w->rh.err ? w->rh.err : TVP_ETASK, &e);
+        e.worker = slot;
+        e.pid = w->pid;
+        e.fn_rc = w->rh.rc;
+        if (w->rh.err)
+            snprintf(why, sizeof why, "worker %d (pid %ld): %s", slot, (long)w->pid,
+                     tvp_pool_strerror(w->rh.err));
+        else
+            snprintf(why, sizeof why, "fn returned %d in worker %d (pid %ld)", w->rh.rc, slot,
+                     (long)w->pid);
+        pool_err_msg(&e, why);
+    }
+    w->busy = 0;
+    if (w->task) {
+        struct tvp_task *t = w->task;
+        w->task = NULL;
+        pool_task_end(t, failed ? &e : NULL);
+    } else {
+        struct pool_map *m = p->map;
+        m->running--;
+        if (failed) {
+            pool_map_fail(m, &e);
+        } else {
+            m->done++;
+            if (m->stage_out) { /* back to the caller now, while the other chunks run */
+                size_t at = (size_t)(w->chunk * m->chunk * m->out_size);
+                memcpy(m->out + at, p->arena + m->out_off + at, (size_t)(w->sh.count * m->out_size));
+            }
+        }
+    }
+}
+
+/* Checks a result header: the work in flight, the payload it must carry.  0 or -1. */
+static int pool_result_header(struct tvp_pool *p, struct pool_worker *w)
+{
+    const struct pool_msg *r = &w->rh;
+    if (!w->busy || w->sdone < sizeof w->sh + w->slen || r->type != POOL_MSG_RESULT ||
+        r->id != w->sh.id)
+        return -1;
+    size_t want = 0;
+    w->rdst = NULL;
+    if (!r->err && !r->rc && w->sh.out_off == POOL_NO_OFF) {
+        want = (size_t)(w->sh.count * w->sh.out_size);
+        if (w->task) {
+            w->rdst = w->task->out;
+        } else {
+            uint64_t first, count;
+            pool_map_range(p->map, w->chunk, &first, &count);
+            w->rdst = p->map->out + first * p->map->out_size;
+        }
+    }
+    if (r->payload != want)
+        return -1;
+    w->rlen = want;
+    return 0;
+}
+
+/* Reads what worker slot's result pipe holds: a result, end of file (its death), or
+ * bytes it should not have sent (a protocol error: it is killed). */
+static void pool_recv_more(struct tvp_pool *p, int slot)
+{
+    struct pool_worker *w = &p->w[slot];
+    for (;;) {
+        ssize_t r;
+        if (w->rdone < sizeof w->rh) {
+            r = read(w->res, (char *)&w->rh + w->rdone, sizeof w->rh - w->rdone);
+        } else {
+            size_t pd = w->rdone - sizeof w->rh;
+            r = read(w->res, w->rdst + pd, w->rlen - pd);
+        }
+        if (r == 0) {
+            pool_lost(p, slot, 0, NULL);
+            return;
+        }
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                char why[96];
+                snprintf(why, sizeof why, "reading its result pipe: %s", strerror(errno));
+                pool_lost(p, slot, 0, why);
+            }
+            return;
+        }
+        int header_was_partial = w->rdone < sizeof w->rh;
+        w->rdone += (size_t)r;
+        if (header_was_partial && w->rdone == sizeof w->rh && pool_result_header(p, w) != 0) {
+            pool_lost(p, slot, 0, "a result it was not asked for");
+            return;
+        }
+        if (w->rdone == sizeof w->rh + w->rlen && w->rdone >= sizeof w->rh) {
+            w->rdone = 0;
+            pool_done(p, slot);
+            return;
+        }
+    }
+}
+
+/* Starts sending to idle worker slot: async task t, or chunk k of the map. */
+static void pool_send_start(struct tvp_pool *p, int slot, struct tvp_task *t, uint64_t k,
+                            int attempts)
+{
+    struct pool_worker *w = &p->w[slot];
+    struct pool_msg *m = &w->sh;
+    *m = (struct pool_msg){.type = POOL_MSG_TASK, .id = ++p->next_wire};
+    w->busy = 1;
+    w->task = t;
+    w->chunk = k;
+    w->attempts = attempts;
+    w->sdone = w->rdone = 0;
+    if (t) {
+        t->state = TASK_RUNNING;
+        t->attempts = attempts;
+        m->fn = (uint64_t)(uintptr_t)t->fn;
+        m->arg = (uint64_t)(uintptr_t)t->arg;
+        m->count = 1;
+        m->in_size = t->in_size;
+        m->out_size = t->out_size;
+        m->in_off = t->in_off;
+        m->out_off = t->out_off;
+        w->sp = t->in;
+        w->slen = t->in_off == POOL_NO_OFF ? t->in_size : 0;
+    } else {
+        struct pool_map *mp = p->map;
+        uint64_t first, count;
+        pool_map_range(mp, k, &first, &count);
+        mp->running++;
+        m->fn = (uint64_t)(uintptr_t)mp->fn;
+        m->arg = (uint64_t)(uintptr_t)mp->arg;
+        m->count = count;
+        m->in_size = mp->in_size;
+        m->out_size = mp->out_size;
+        m->in_off = mp->in_off == POOL_NO_OFF ? POOL_NO_OFF : mp->in_off + first * mp->in_size;
+        if (mp->stage_in) /* copied now, while the workers compute the chunks before it */
+            memcpy(p->arena + m->in_off, mp->in + first * mp->in_size, (size_t)(count * mp->in_size));
+        m->out_off = mp->out_off == POOL_NO_OFF ? POOL_NO_OFF : mp->out_off + first * mp->out_size;
+        w->sp = mp->in ? mp->in + first * mp->in_size : NULL;
+        w->slen = mp->in_off == POOL_NO_OFF ? (size_t)(count * mp->in_size) : 0;
+    }
+    m->payload = w->slen;
+    w->start = tvp_now();
+    w->deadline = p->opt.task_timeout_s > 0 ? w->start + p->opt.task_timeout_s : -1;
+    pool_send_more(p, slot);
+}
+
+/* Nothing can run: fail everything waiting. */
+static void pool_starve(struct tvp_pool *p)
+{
+    char why[240];
+    snprintf(why, sizeof why, "no worker left to run it%s%s%s", p->dead_note[0] ? " (last: " : "",
+             p->dead_note, p->dead_note[0] ? ")" : "");
+    while (p->qhead) {
+        struct tvp_task *t = p->qhead;
+        pool_queue_remove(p, t);
+        struct tvp_pool_error e;
+        pool_err_init(&e, TVP_EWORKER, t->id);
+        e.attempts = t->attempts;
+        pool_err_msg(&e, why);
+        pool_task_end(t, &e);
+    }
+    struct pool_map *m = p->map;
+    if (m && !m->stopped && (m->nretry || m->next < m->nchunks)) {
+        uint64_t k = m->nretry ? m->retry[0].chunk : m->next, first, count;
+        pool_map_range(m, k, &first, &count);
+        struct tvp_pool_error e;
+        pool_err_init(&e, TVP_EWORKER, (int64_t)k);
+        e.first = first;
+        e.last = first + count - 1;
+        pool_err_msg(&e, why);
+        pool_map_fail(m, &e);
+    }
+}
+
+/* Hands queued work to the idle workers: async tasks first (they were queued before the
+ * map began), then the map's chunks to run again, then its next chunks. */
+static void pool_dispatch(struct tvp_pool *p)
+{
+    if (pool_live(p) == 0) {
+        pool_starve(p);
+        return;
+    }
+    for (int s = 0; s < p->nworkers; s++) {
+        if (!p->w[s].pid || p->w[s].busy)
+            continue;
+        struct pool_map *m = p->map;
+        if (p->qhead) {
+            struct tvp_task *t = p->qhead;
+            pool_queue_remove(p, t);
+            pool_send_start(p, s, t, 0, t->attempts + 1);
+        } else if (m && !m->stopped && m->nretry) {
+            struct pool_retry r = m->retry[--m->nretry];
+            pool_send_start(p, s, NULL, r.chunk, r.attempts + 1);
+        } else if (m && !m->stopped && m->next < m->nchunks) {
+            pool_send_start(p, s, NULL, m->next++, 1);
+        } else {
+            break;
+        }
+    }
+}
+
+/* Worker slot is gone or must go: killed (unless its pipe ended: it died by itself),
+ * reaped, its work re-queued or failed, and a new worker forked with opt.replace.
+ * timed_out: its task ran past the timeout; why: a failure of the pool's own, else NULL. */
+static void pool_lost(struct tvp_pool *p, int slot, int timed_out, const char *why)
+{
+    struct pool_worker *w = &p->w[slot];
+    pid_t pid = w->pid;
+    if (!pid)
+        return;
+    if (timed_out || why)
+        (void)kill(pid, SIGKILL);
+    pool_fd_close(&w->cmd);
+    pool_fd_close(&w->res);
+    int status = 0;
+    int reaped = pool_reap(pid, POOL_REAP_GRACE_S, &status);
+    struct tvp_pool_error e;
+    char cause[160], full[224];
+    pool_err_init(&e, timed_out ? TVP_ETASKTIME : TVP_EWORKER, -1);
+    pool_describe(&e, slot, pid, reaped, status, cause, sizeof cause);
+    if (timed_out)
+        snprintf(full, sizeof full, "timed out after %.2f s; %s", p->opt.task_timeout_s, cause);
+    else if (why)
+        snprintf(full, sizeof full, "%.60s; %s", why, cause);
+    else
+        snprintf(full, sizeof full, "%s", cause);
+    snprintf(p->dead_note, sizeof p->dead_note, "%s", cause);
+
+    struct pool_worker gone = *w;
+    w->pid = 0;
+    w->busy = 0;
+    w->task = NULL;
+    if (gone.busy) {
+        struct tvp_pool_error te;
+        pool_work_err(p, &gone, e.code, &te);
+        te.worker = e.worker;
+        te.pid = e.pid;
+        te.signal = e.signal;
+        te.exit_status = e.exit_status;
+        /* not one byte of it went out: the worker was dead before, the task never ran */
+        int unsent = !timed_out && gone.sdone == 0 && !p->terminated;
+        if (unsent)
+            gone.attempts--;
+        int again = unsent ||
+                    (p->opt.replace && !p->terminated && gone.attempts < p->opt.max_attempts);
+        if (p->opt.replace && !again && !p->terminated) {
+            char more[224];
+            snprintf(more, sizeof more, "%.180s (attempt %d of %d)", full, gone.attempts,
+                     p->opt.max_attempts);
+            pool_err_msg(&te, more);
+        } else {
+            pool_err_msg(&te, full);
+        }
+        if (gone.task) {
+            gone.task->attempts = gone.attempts;
+            if (again)
+                pool_queue_push(p, gone.task, 1);
+            else
+                pool_task_end(gone.task, &te);
+        } else {
+            struct pool_map *m = p->map;
+            m->running--;
+            if (again && !m->stopped)
+                m->retry[m->nretry++] = (struct pool_retry){gone.chunk, gone.attempts};
+            else
+                pool_map_fail(m, &te);
+        }
+    }
+    if (p->opt.replace && !p->terminated && !p->joined) {
+        if (pool_fork(p, slot) != 0)
+            snprintf(p->dead_note, sizeof p->dead_note, "%.100s; no new worker: fork: %.30s", cause,
+                     strerror(errno));
+    }
+}
+
+/* One round of the event loop: hand out work, wait for the pipes until `until` (tvp_now()
+ * time; < 0: no limit) or the nearest task deadline, move what they allow, and kill the
+ * workers past their deadline.  0, or TVP_ESYS when poll fails. */
+static int pool_step(struct tvp_pool *p, double until)
+{
+    pool_dispatch(p);
+    nfds_t nfd = 0;
+    double wake = until;
+    for (int s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (!w->pid)
+            continue;
+        if (w->busy && w->sdone < sizeof w->sh + w->slen) {
+            p->pfd[nfd] = (struct pollfd){.fd = w->cmd, .events = POLLOUT};
+            p->pfd_w[nfd++] = s;
+        }
+        p->pfd[nfd] = (struct pollfd){.fd = w->res, .events = POLLIN};
+        p->pfd_w[nfd++] = s;
+        if (w->busy && w->deadline >= 0 && (wake < 0 || w->deadline < wake))
+            wake = w->deadline;
+    }
+    if (nfd == 0)
+        return 0;
+    int ms = -1;
+    if (wake >= 0) {
+        double left = wake - tvp_now();
+        ms = left <= 0 ? 0 : left > 86400 ? 86400000 : (int)(left * 1000.0) + 1;
+    }
+    int r = poll(p->pfd, nfd, ms);
+    if (r < 0 && errno != EINTR)
+        return TVP_ESYS;
+    for (nfds_t i = 0; r > 0 && i < nfd; i++) {
+        struct pool_worker *w = &p->w[p->pfd_w[i]];
+        if (!p->pfd[i].revents || !w->pid)
+            continue;
+        if (p->pfd[i].fd == w->cmd && (p->pfd[i].events & POLLOUT))
+            pool_send_more(p, p->pfd_w[i]);
+        else if (p->pfd[i].fd == w->res)
+            pool_recv_more(p, p->pfd_w[i]);
+    }
+    double now = tvp_now();
+    for (int s = 0; s < p->nworkers; s++)
+        if (p->w[s].pid && p->w[s].busy && p->w[s].deadline >= 0 && now >= p->w[s].deadline)
+            pool_lost(p, s, 1, NULL);
+    return 0;
+}
+
+/* ---- the pool ---------------------------------------------------------------------------------- */
+
+struct tvp_pool *tvp_pool_create(int workers, const struct tvp_pool_options *opt)
+{
+    if (workers < 1 || (opt && (opt->task_timeout_s < 0 || opt->max_attempts < 0))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct tvp_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->opt = opt ? *opt : TVP_POOL_OPTIONS_DEFAULT;
+    if (p->opt.max_attempts == 0)
+        p->opt.max_attempts = 3;
+    if (!p->opt.replace)
+        p->opt.max_attempts = 1;
+    p->nworkers = workers;
+    p->parent = getpid();
+    p->pipe_cap = SIZE_MAX;
+    pool_err_init(&p->last, 0, -1);
+    int err = 0;
+    if (!(p->w = calloc((size_t)workers, sizeof *p->w)) ||
+        !(p->pfd = calloc(2 * (size_t)workers, sizeof *p->pfd)) ||
+        !(p->pfd_w = calloc(2 * (size_t)workers, sizeof *p->pfd_w)))
+        err = TVP_ENOMEM;
+    for (int s = 0; s < workers && p->w; s++)
+        p->w[s].cmd = p->w[s].res = -1;
+    if (!err && p->opt.shm)
+        err = pool_arena_open(p);
+    if (!err && p->opt.pin) {
+        if (!(p->pu = calloc((size_t)workers, sizeof *p->pu)))
+            err = TVP_ENOMEM;
+        else if (!(err = tvp_topo_open(&p->topo)))
+            err = tvp_topo_use_binding(p->topo);
+        if (!err)
+            err = tvp_pin_plan(p->topo, TVP_BIND_CORE, NULL, 0, workers, p->pu);
+    }
+    struct pool_sig sig;
+    pool_sig_block(p, &sig);
+    for (int s = 0; s < workers && !err; s++)
+        err = pool_fork(p, s);
+    pool_sig_restore(&sig);
+    if (err) {
+        int e = err == TVP_ENOMEM ? ENOMEM : errno ? errno : EAGAIN;
+        p->terminated = 1; /* no replacements */
+        tvp_pool_destroy(p);
+        errno = e;
+        return NULL;
+    }
+    return p;
+}
+
+/* The default chunk: Python's (n / (4 * workers), rounded up), and no more than a pipe
+ * holds when items go through the pipes, so that neither side waits for the other to
+ * empty it (a map of 10M int64 over 2 workers: 24 ms in chunks of 1.25M, 13 in 128k). */
+static size_t pool_map_chunk(const struct tvp_pool *p, const struct pool_map *m)
+{
+    size_t w4 = 4 * (size_t)p->nworkers, chunk = (m->n + w4 - 1) / w4;
+    size_t piped = 0;
+    if (m->in_off == POOL_NO_OFF && m->in_size > piped)
+        piped = m->in_size;
+    if (m->out_off == POOL_NO_OFF && m->out_size > piped)
+        piped = m->out_size;
+    if (piped && p->pipe_cap / piped < chunk)
+        chunk = p->pipe_cap / piped;
+    return chunk ? chunk : 1;
+}
+
+int tvp_pool_map(struct tvp_pool *pool, tvp_pool_fn *fn, const void *in, void *out, size_t n,
+                 size_t in_size, size_t out_size, size_t chunk, void *arg)
+{
+    struct tvp_pool *p = pool;
+    if (!p)
+        return TVP_EUSAGE;
+    if (!fn || (n && ((in_size && !in) || (out_size && !out))) ||
+        (in_size && n > SIZE_MAX / in_size) || (out_size && n > SIZE_MAX / out_size))
+        return pool_fail_call(p, TVP_EUSAGE, "tvp_pool_map: bad arguments");
+    if (p->closed)
+        return pool_fail_call(p, TVP_EUSAGE, "tvp_pool_map: the pool is closed");
+    if (p->map)
+        return pool_fail_call(p, TVP_EUSAGE, "tvp_pool_map: a map is already running");
+    pool_err_init(&p->last, 0, -1);
+    if (n == 0)
+        return 0;
+
+    struct pool_map m = {.fn = fn, .arg = arg, .in = in, .out = out, .n = n, .in_size = in_size,
+                         .out_size = out_size, .in_off = POOL_NO_OFF, .out_off = POOL_NO_OFF};
+    if (!(m.retry = malloc((size_t)p->nworkers * sizeof *m.retry)))
+        return pool_fail_call(p, TVP_ENOMEM, "tvp_pool_map: out of memory");
+
+    /* the arena: in place when in/out are in it, else copied once through it */
+    uint64_t stage_in = POOL_NO_OFF, stage_out = POOL_NO_OFF;
+    if (p->arena) {
+        size_t in_len = n * in_size, out_len = n * out_size;
+        m.in_off = pool_arena_offset(p, in, in_len);
+        m.out_off = pool_arena_offset(p, out, out_len);
+        if (m.in_off == POOL_NO_OFF && in_len)
+            m.in_off = stage_in = pool_arena_take(p, in_len);
+        if (m.out_off == POOL_NO_OFF && out_len)
+            m.out_off = stage_out = pool_arena_take(p, out_len);
+        m.stage_in = stage_in != POOL_NO_OFF;
+        m.stage_out = stage_out != POOL_NO_OFF;
+        if (!in_len)
+            m.in_off = 0;
+        if (!out_len)
+            m.out_off = 0;
+    }
+    m.chunk = chunk ? chunk : pool_map_chunk(p, &m);
+    m.nchunks = (n + m.chunk - 1) / m.chunk;
+
+    struct pool_sig sig;
+    pool_sig_block(p, &sig);
+    p->map = &m;
+    int err = 0;
+    while (!err && (m.running || (!m.stopped && (m.nretry || m.next < m.nchunks))))
+        err = pool_step(p, -1);
+    p->map = NULL;
+    pool_sig_restore(&sig);
+
+    pool_arena_give(p, stage_in);
+    pool_arena_give(p, stage_out);
+    free(m.retry);
+    if (err)
+        return pool_fail_call(p, err, "tvp_pool_map: poll failed");
+    if (m.stopped) {
+        p->last = m.err;
+        return m.err.code;
+    }
+    return 0;
+}
+
+struct tvp_task *tvp_pool_apply_async(struct tvp_pool *pool, tvp_pool_fn *fn, const void *in,
+                                      size_t in_size, size_t out_size, void *arg)
+{
+    struct tvp_pool *p = pool;
+    if (!p || !fn || (in_size && !in) || p->closed) {
+        if (p)
+            pool_fail_call(p, TVP_EUSAGE, p->closed ? "tvp_pool_apply_async: the pool is closed"
+                                                    : "tvp_pool_apply_async: bad arguments");
+        errno = EINVAL;
+        return NULL;
+    }
+    struct tvp_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    *t = (struct tvp_task){.pool = p, .id = p->next_id++, .fn = fn, .arg = arg,
+                           .in_size = in_size, .out_size = out_size, .in_off = POOL_NO_OFF,
+                           .out_off = POOL_NO_OFF};
+    if (p->arena) {
+        t->in_off = in_size ? pool_arena_take(p, in_size) : POOL_NO_OFF;
+        t->out_off = out_size ? pool_arena_take(p, out_size) : POOL_NO_OFF;
+    }
+    if (t->in_off != POOL_NO_OFF)
+        memcpy(p->arena + t->in_off, in, in_size);
+    else if (in_size && (t->in = malloc(in_size)))
+        memcpy(t->in, in, in_size);
+    if (t->out_off == POOL_NO_OFF && out_size)
+        t->out = malloc(out_size);
+    if ((in_size && t->in_off == POOL_NO_OFF && !t->in) ||
+        (out_size && t->out_off == POOL_NO_OFF && !t->out)) {
+        pool_arena_give(p, t->in_off);
+        pool_arena_give(p, t->out_off);
+        free(t->in);
+        free(t->out);
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->next = p->tasks;
+    if (p->tasks)
+        p->tasks->prev = t;
+    p->tasks = t;
+    pool_queue_push(p, t, 0);
+
+    struct pool_sig sig;
+    pool_sig_block(p, &sig);
+    (void)pool_step(p, 0); /* sent now when a worker is idle; no waiting */
+    pool_sig_restore(&sig);
+    return t;
+}
+
+static int pool_task_pending(const struct tvp_task *t)
+{
+    return t->state == TASK_QUEUED || t->state == TASK_RUNNING;
+}
+
+int tvp_task_ready(struct tvp_task *task)
+{
+    if (!task)
+        return 0;
+    if (pool_task_pending(task)) {
+        struct pool_sig sig;
+        pool_sig_block(task->pool, &sig);
+        (void)pool_step(task->pool, 0);
+        pool_sig_restore(&sig);
+    }
+    return !pool_task_pending(task);
+}
+
+int64_t tvp_task_id(const struct tvp_task *task)
+{
+    return task ? task->id : -1;
+}
+
+int tvp_result_get(struct tvp_task *task, void *out, double timeout_s)
+{
+    if (!task)
+        return TVP_EUSAGE;
+    struct tvp_pool *p = task->pool;
+    double t0 = tvp_now(), until = timeout_s < 0 ? -1 : t0 + timeout_s;
+    int err = 0;
+    if (pool_task_pending(task)) {
+        struct pool_sig sig;
+        pool_sig_block(p, &sig);
+        for (;;) {
+            err = pool_step(p, until);
+            if (err || !pool_task_pending(task) || (until >= 0 && tvp_now() >= until))
+                break;
+        }
+        pool_sig_restore(&sig);
+    }
+    if (err)
+        return pool_fail_call(p, err, "tvp_result_get: poll failed");
+    if (pool_task_pending(task)) {
+        pool_err_init(&p->last, TVP_ETIMEOUT, task->id);
+        char why[80];
+        snprintf(why, sizeof why, "not done after %.2f s", tvp_now() - t0);
+        pool_err_msg(&p->last, why);
+        return TVP_ETIMEOUT;
+    }
+    if (task->state == TASK_FAILED) {
+        p->last = task->err;
+        return task->err.code;
+    }
+    pool_err_init(&p->last, 0, -1);
+    if (out && task->out_size)
+        memcpy(out, task->out_off != POOL_NO_OFF ? p->arena + task->out_off : task->out,
+               task->out_size);
+    return 0;
+}
+
+void tvp_task_free(struct tvp_task *task)
+{
+    if (!task)
+        return;
+    struct tvp_pool *p = task->pool;
+    if (task->state == TASK_QUEUED)
+        pool_queue_remove(p, task);
+    if (task->state == TASK_RUNNING)
+        task->orphan = 1; /* released when its worker is done with it */
+    else
+        pool_task_release(task);
+}
+
+void tvp_pool_close(struct tvp_pool *pool)
+{
+    if (pool)
+        pool->closed = 1;
+}
+
+static int pool_busy(const struct tvp_pool *p)
+{
+    if (p->qhead)
+        return 1;
+    for (int s = 0; s < p->nworkers; s++)
+        if (p->w[s].pid && p->w[s].busy)
+            return 1;
+    return 0;
+}
+
+int tvp_pool_join(struct tvp_pool *pool)
+{
+    struct tvp_pool *p = pool;
+    if (!p)
+        return TVP_EUSAGE;
+    if (!p->closed)
+        return pool_fail_call(p, TVP_EUSAGE, "tvp_pool_join: the pool is not closed");
+    if (p->joined)
+        return 0;
+    struct pool_sig sig;
+    pool_sig_block(p, &sig);
+    int err = 0;
+    while (!err && pool_busy(p))
+        err = pool_step(p, -1);
+    if (err) { /* poll itself failed: end them by force */
+        pool_sig_restore(&sig);
+        (void)tvp_pool_terminate(p);
+        return pool_fail_call(p, err, "tvp_pool_join: poll failed; the workers were killed");
+    }
+    p->joined = 1; /* no replacements from here on */
+    for (int s = 0; s < p->nworkers; s++) { /* idle, their pipes empty: EXIT fits */
+        struct pool_worker *w = &p->w[s];
+        if (!w->pid)
+            continue;
+        struct pool_msg m = {.type = POOL_MSG_EXIT};
+        ssize_t r;
+        do
+            r = write(w->cmd, &m, sizeof m);
+        while (r < 0 && errno == EINTR);
+        pool_fd_close(&w->cmd); /* end of file does the same where EXIT did not go */
+        pool_fd_close(&w->res);
+    }
+    pool_sig_restore(&sig);
+    pool_err_init(&p->last, 0, -1);
+    for (int s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (!w->pid)
+            continue;
+        int status = 0;
+        int reaped = pool_reap(w->pid, POOL_JOIN_GRACE_S, &status);
+        if (reaped != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != POOL_EXIT_OK) {
+            if (!err) {
+                char cause[200];
+                err = TVP_EWORKER;
+                pool_err_init(&p->last, err, -1);
+                pool_describe(&p->last, s, w->pid, reaped, status, cause, sizeof cause);
+                snprintf(p->last.msg, sizeof p->last.msg, "tvp_pool_join: %s", cause);
+            }
+        }
+        w->pid = 0;
+    }
+    return err;
+}
+
+int tvp_pool_terminate(struct tvp_pool *pool)
+{
+    struct tvp_pool *p = pool;
+    if (!p)
+        return TVP_EUSAGE;
+    p->closed = p->terminated = 1;
+    int err = 0;
+    for (int s = 0; s < p->nworkers; s++)
+        if (p->w[s].pid)
+            (void)kill(p->w[s].pid, SIGKILL);
+    for (int s = 0; s < p->nworkers; s++) {
+        struct pool_worker *w = &p->w[s];
+        if (!w->pid)
+            continue;
+        pool_fd_close(&w->cmd);
+        pool_fd_close(&w->res);
+        int status;
+        pid_t r;
+        do
+            r = waitpid(w->pid, &status, 0);
+        while (r < 0 && errno == EINTR);
+        if (r != w->pid)
+            err = TVP_ESYS;
+        if (w->busy && w->task) {
+            struct tvp_pool_error e;
+            pool_err_init(&e, TVP_ECANCELED, w->task->id);
+            pool_err_msg(&e, "canceled by tvp_pool_terminate");
+            pool_task_end(w->task, &e);
+        }
+        w->pid = 0;
+        w->busy = 0;
+        w->task = NULL;
+    }
+    while (p->qhead) {
+        struct tvp_task *t = p->qhead;
+        pool_queue_remove(p, t);
+        struct tvp_pool_error e;
+        pool_err_init(&e, TVP_ECANCELED, t->id);
+        pool_err_msg(&e, "canceled by tvp_pool_terminate");
+        pool_task_end(t, &e);
+    }
+    p->joined = 1;
+    if (err)
+        pool_fail_call(p, err, "tvp_pool_terminate: waitpid failed");
+    return err;
+}
+
+void tvp_pool_destroy(struct tvp_pool *pool)
+{
+    struct tvp_pool *p = pool;
+    if (!p)
+        return;
+    if (p->w && pool_live(p) && getpid() == p->parent) /* not from a fork of the caller */
+        (void)tvp_pool_terminate(p);
+    while (p->tasks)
+        pool_task_release(p->tasks);
+    if (p->arena)
+        munmap(p->arena, p->arena_size);
+    if (p->topo)
+        tvp_topo_close(p->topo);
+    free(p->blk);
+    free(p->pu);
+    free(p->w);
+    free(p->pfd);
+    free(p->pfd_w);
+    free(p);
+}
