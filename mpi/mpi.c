@@ -682,5 +682,6 @@ const struct tvp_backend tvp_backend_mpi = {
     .table_start = mpi_table_start,
     .table_run = mpi_table_run,
     .table_stop = mpi_table_stop,
+    .probe = mpi_probe,
     .fini = mpi_world_fini,
 };

@@ -98,4 +98,7 @@ int mpi_table_run(struct tvp_job *job, struct tvp_run *run);
 int mpi_table_stop(struct tvp_job *job);
 void mpi_table_close(struct mpi_table *t);
 
+/* The probe hook (probe.c): tvp-mpi probe spawn|ipc|switch|memory. */
+int mpi_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_probe_sink *out);
+
 #endif

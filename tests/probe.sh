@@ -3,30 +3,51 @@
 # takes seconds), exits 0 and writes CSV rows with positive times; then inequalities that
 # physics guarantees, never tight timings (the machine is shared and noisy):
 #   spawn   fork+waitpid at W=2 takes > 0; with 128 MiB touched in the parent, longer
-#           (tvp-posix); a first region and an empty region take > 0 (tvp-openmp)
+#           (tvp-posix); a first region and an empty region take > 0 (tvp-openmp); this
+#           launch's MPI_Init and whole nested launches take > 0, a launch longer than the
+#           MPI_Init inside it (tvp-mpi)
 #   ipc     a 64 MiB round trip and one-way transfer take longer than 8 bytes'
 #   switch  the same-core "context switch" row is half its round trip
 #   memory  a child's PSS grows when it writes its own output; threads hold one copy of the
-#           input, processes that write into it one copy each (tvp-posix runs tvp-openmp too)
+#           input, processes that write into it one copy each (tvp-posix runs tvp-openmp too);
+#           MPI ranks hold a copy each, made or broadcast (tvp-mpi runs tvp-openmp too)
 # Bad command lines: an unknown probe exits 2 with one line naming the known ones; options
 # of workloads are refused for probes and the reverse; tvp-serial has no probes (exit 3).
+# tvp-mpi runs at -np 2 with each rank's stderr and exit status apart (MPI_SPLIT=1): every
+# rank must exit with the status asked; ipc and switch refuse other than 2 ranks.
 #
 # usage: probe.sh BIN_DIR BACKEND
 . "$(dirname "$0")/lib.sh" "$1" "$2"
 
 BE=$BACKEND
+[ "$BE" = mpi ] && export MPI_SPLIT=1 # rank 0's stderr in $T/stderr, each rank's status apart
 PROBE_HEADER="schema,tool_version,git_commit,timestamp_utc,host,backend,probe,what,workers,placement,size_bytes,outer,inner,mean_us,median_us,min_us,max_us,sd_us,ci95_lo_us,ci95_hi_us,bandwidth_MBps,rss_kb,pss_kb,notes"
 QUICK=(--outer 5 --target-ms 0.2)
 
+# ranks_exited CFG NP STATUS: tvp-mpi (MPI_SPLIT=1): each of the NP ranks exited STATUS
+ranks_exited() {
+    local cfg=$1 np=$2 want=$3 r got
+    for ((r = 0; r < np; r++)); do
+        got=$(cat "$T/rank.$r.rc" 2>/dev/null || echo none)
+        check_eq "$cfg: rank $r's exit status" "$got" "$want"
+    done
+}
+
 # usage_error CFG STATUS WORDS ARGS...: exit STATUS, one line on stderr naming WORDS
+# (tvp-mpi: at -np ${UNP:-2}, on every rank; the oversubscription warning aside)
 usage_error() {
-    local cfg=$1 want=$2 words=$3
+    local cfg=$1 want=$2 words=$3 np=${UNP:-2}
     shift 3
-    run_tvp "$BE" 2 "$@"
+    run_tvp "$BE" "$np" "$@"
     check_eq "$cfg: exit status" "$RC" "$want" || show "$T/stderr"
-    check_eq "$cfg: lines on stderr" "$(wc -l <"$T/stderr")" 1 || show "$T/stderr"
+    check_eq "$cfg: lines on stderr" \
+        "$(grep -c -v -E '^tvp-[a-z]+: warning: [0-9]+ workers on [0-9]+ PUs: oversubscribed$' "$T/stderr")" \
+        1 || show "$T/stderr"
     check_eq "$cfg: nothing on stdout" "$(wc -c <"$T/stdout")" 0
     check_names "$cfg" "$words" "$T/stderr"
+    if [ "$BE" = mpi ]; then
+        ranks_exited "$cfg" "$np" "$want"
+    fi
 }
 
 # probe_csv NAME ARGS...: runs the probe with CSV output into $T/NAME.csv; checks exit 0,
@@ -75,13 +96,17 @@ usage_error "bad --outer" 2 "--outer" probe spawn --outer 0
 usage_error "bad --max-size" 2 "--max-size" probe ipc --max-size 12X
 usage_error "bad --target-ms" 2 "--target-ms" probe ipc --target-ms -1
 
-if [ "$BE" = serial ] || [ "$BE" = mpi ]; then
-    if [ "$BE" = serial ]; then
-        usage_error "tvp-serial probe spawn" 3 "no probes" probe spawn
-    fi
+if [ "$BE" = serial ]; then
+    usage_error "tvp-serial probe spawn" 3 "no probes" probe spawn
     finish
 fi
 usage_error "ipc with three workers" 2 "--workers" probe ipc --workers 3
+if [ "$BE" = mpi ]; then
+    UNP=3 usage_error "ipc on three ranks" 2 "two ranks|mpirun -np 2" probe ipc "${QUICK[@]}"
+    UNP=3 usage_error "switch on three ranks" 2 "two ranks|mpirun -np 2" probe switch "${QUICK[@]}"
+    usage_error "--workers for the wrong number of ranks" 2 "--workers 3|2 ranks" probe memory \
+        --size-mib 8 --workers 3
+fi
 
 # ---- spawn --------------------------------------------------------------------------------
 
@@ -95,6 +120,33 @@ if [ "$BE" = posix ]; then
     check "spawn: fork with 128 MiB touched ($fork128 us) > untouched ($fork0 us)" \
         gt "$fork128" "$fork0"
     check_eq "spawn: workers column" "$(csv_get "$F" workers | sort -u)" 2
+elif [ "$BE" = mpi ]; then
+    usage_error "--touch for ranks" 2 "--touch" probe spawn --touch 64
+    probe_csv spawn "${QUICK[@]}"
+    F=$T/spawn.csv
+    check_eq "spawn: rows (this launch; mpirun true; 2 x launch + its MPI_Init)" "$(csv_rows "$F")" 6
+    check_eq "spawn: workers column" "$(csv_get "$F" workers | sort -u)" 2
+    v=$(value "$F" "MPI_Init (this launch)" median_us)
+    check "spawn: this launch's MPI_Init takes > 0 ($v us)" gt "$v" 0
+    v=$(value "$F" "mpirun true" median_us)
+    check "spawn: mpirun -np 2 true takes > 0 ($v us)" gt "$v" 0 || show "$F"
+    # the launches with Open MPI's defaults may fail where a default transport does (the
+    # row then says why); those with pml ob1 + btl self,vader, as every test runs, must not
+    for kind in "ob1+vader" default; do
+        launch=$(value "$F" "mpirun tvp-mpi ($kind)" median_us)
+        init=$(value "$F" "MPI_Init ($kind)" median_us)
+        if [ "$kind" = default ] && [ -z "$launch" ]; then
+            echo "note: launches with Open MPI's default transports failed here:" \
+                "$(value "$F" "mpirun tvp-mpi ($kind)" notes)" >&2
+            continue
+        fi
+        check "spawn: a launch with $kind takes > 0 ($launch us)" gt "$launch" 0 || show "$F"
+        check "spawn: MPI_Init with $kind takes > 0 ($init us)" gt "$init" 0
+        # every launch lasts longer than the MPI_Init inside it, so the medians are ordered
+        check "spawn: a launch with $kind ($launch us) > its MPI_Init ($init us)" gt "$launch" "$init"
+        check_eq "spawn: inner of a launch ($kind)" "$(value "$F" "mpirun tvp-mpi ($kind)" inner)" 1
+        check_eq "spawn: outer of a launch ($kind)" "$(value "$F" "MPI_Init ($kind)" outer)" 5
+    done
 else
     usage_error "--touch for threads" 2 "--touch" probe spawn --touch 64
     probe_csv spawn "${QUICK[@]}" --workers 2
@@ -111,8 +163,13 @@ fi
 
 probe_csv ipc "${QUICK[@]}" --max-size 64Mi
 F=$T/ipc.csv
-[ "$BE" = posix ] && mechs="pipe shm+flag" || mechs="flag barrier"
-check_eq "ipc: rows (2 mechanisms x 8 B..64 MiB)" "$(csv_rows "$F")" 48
+case $BE in
+posix) mechs="pipe shm+flag" ;;
+mpi) mechs="MPI_Send/Recv" ;;
+*) mechs="flag barrier" ;;
+esac
+nmech=$(echo $mechs | wc -w)
+check_eq "ipc: rows ($nmech mechanisms x 8 B..64 MiB)" "$(csv_rows "$F")" $((nmech * 24))
 for m in $mechs; do
     small=$(value "$F" "$m" median_us 8)
     big=$(value "$F" "$m" median_us $((64 << 20)))
@@ -130,7 +187,11 @@ check_eq "ipc: every row has a bandwidth > 0" "$bad" ""
 
 probe_csv switch "${QUICK[@]}"
 F=$T/switch.csv
-[ "$BE" = posix ] && mechs="pipe futex" || mechs="futex"
+case $BE in
+posix) mechs="pipe futex" ;;
+mpi) mechs="MPI+yield MPI_Send/Recv" ;;
+*) mechs="futex" ;;
+esac
 for m in $mechs; do
     rtt=$(csv_get "$F" what placement median_us | awk -F'\t' -v m="$m" '$1 == m && $2 == "same-core" { print $3 }')
     sw=$(value "$F" "context switch ($m)" median_us)
@@ -171,6 +232,42 @@ if [ "$BE" = posix ]; then
             cp "$T/stdout" "$T/memory-openmp.csv"
             thr_rss=$(value "$T/memory-openmp.csv" "after touch: total" rss_kb)
             check "memory: threads' total RSS ($thr_rss kB) < processes' ($proc_rss kB) once children wrote their copy" \
+                gt "$proc_rss" "$thr_rss"
+        else
+            show "$T/stderr"
+        fi
+    fi
+elif [ "$BE" = mpi ]; then
+    check_eq "memory: rows (4 phases x 2 ranks, total, per worker)" "$(csv_rows "$F")" 16
+    for phase in read bcast; do
+        for r in 0 1; do
+            v=$(value "$F" "after $phase: rank $r" rss_kb)
+            check "memory: rank $r holds its copy of the input after $phase ($v kB > $kb kB)" gt "$v" "$kb"
+        done
+        for col in rss_kb pss_kb; do
+            # each rank's copy is private: it counts whole in PSS too
+            v=$(value "$F" "after $phase: total" $col)
+            check "memory: 2 ranks hold 2 copies after $phase ($col $v > $((2 * kb)))" gt "$v" $((2 * kb))
+        done
+    done
+    for r in 0 1; do
+        before=$(value "$F" "after read: rank $r" pss_kb)
+        after=$(value "$F" "after write: rank $r" pss_kb)
+        check "memory: rank $r PSS after writing its output ($after kB) > before + $((kb / 4)) kB ($before kB)" \
+            gt "$after" "$((before + kb / 4))"
+    done
+    write_rss=$(value "$F" "after write: total" rss_kb)
+    check_eq "memory: per worker = total / 2" "$(value "$F" "after write: per worker" rss_kb)" \
+        "$((write_rss / 2))"
+    proc_rss=$(value "$F" "after read: total" rss_kb)
+    if [ ! -x "$TVP_BIN/tvp-openmp" ]; then
+        echo "note: no tvp-openmp beside tvp-mpi: threads vs ranks not compared" >&2
+    else
+        run_tvp openmp 2 probe memory --size-mib $X --workers 2 --format csv
+        if check_eq "memory: tvp-openmp exit status" "$RC" 0; then
+            cp "$T/stdout" "$T/memory-openmp.csv"
+            thr_rss=$(value "$T/memory-openmp.csv" "after read: total" rss_kb)
+            check "memory: threads sharing one input ($thr_rss kB) < 2 ranks with a copy each ($proc_rss kB)" \
                 gt "$proc_rss" "$thr_rss"
         else
             show "$T/stderr"
