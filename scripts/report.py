@@ -9,7 +9,11 @@ env.json beside it.  report.md gives the machine, a summary (per workload: which
 threads or processes, wins at the most workers, by how much, and why from the measured
 phases), runs that failed or timed out, and per workload the verdict at every worker count,
 the break-even size of a size sweep, the plots and per backend the statistics of every
-configuration.  The same results.csv gives byte-identical report.md and SVGs.
+configuration.  When DIR/probes.csv is there (scripts/lib/probes.sh: `tvp-BACKEND probe`
+rows), a section after the summary shows what separates processes from threads, measured:
+start-up, IPC (with an OSU-style table and a plot), context switches and memory, threads
+beside processes.  The same results.csv (and probes.csv) give byte-identical report.md and
+SVGs.
 
 The statistics and report.md need only the standard library (Debian's /usr/bin/python3);
 the plots need matplotlib (Debian: apt-get install -y --no-install-recommends
@@ -19,6 +23,7 @@ Old plots in DIR/plots (*.png, *.svg) are replaced.
 Exit status: 0 written; 2 bad usage or no readable results.csv.
 """
 
+import csv
 import hashlib
 import json
 import os
@@ -26,6 +31,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
+import report_probes  # noqa: E402
 import report_stats  # noqa: E402
 import report_text  # noqa: E402
 
@@ -80,6 +86,23 @@ def main(argv):
 
     results = report_stats.Results(rows)
 
+    probes, probes_source = None, None
+    probes_path = os.path.join(d, "probes.csv")
+    if os.path.isfile(probes_path):
+        try:
+            with open(probes_path, "rb") as f:
+                praw = f.read()
+            prows = report_probes.read_csv(probes_path)
+            probes = report_probes.Probes(prows)
+            probes_source = (len(prows), hashlib.sha256(praw).hexdigest()[:16])
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as e:
+            print("report.py: %s: %s (the probes section is left out)" % (probes_path, e),
+                  file=sys.stderr)
+        if probes is not None and not probes:
+            print("report.py: %s: no probe rows (the probes section is left out)" %
+                  probes_path, file=sys.stderr)
+            probes = None
+
     plots, note, files = {}, None, []
     if "--no-plots" in opts:
         note = "Plots skipped (--no-plots)."
@@ -99,9 +122,16 @@ def main(argv):
                 if name.endswith((".png", ".svg")):
                     os.remove(os.path.join(outdir, name))
         plots, files = report_plots.plot_all(results, outdir)
+    probe_plots = []
+    if note is None and probes is not None:
+        probe_plots, pfiles = report_plots.probe_plots(probes, outdir)
+        files += pfiles
 
     source = (len(rows), hashlib.sha256(raw).hexdigest()[:16])
-    text = report_text.build(results, env, plots, note, source)
+    section = None
+    if probes is not None:
+        section = report_probes.section(probes, probe_plots, note, probes_source)
+    text = report_text.build(results, env, plots, note, source, probes=section)
     out = os.path.join(d, "report.md")
     write_atomic(out, text)
     # the verdict table, for the terminal: report.md's summary section
@@ -109,6 +139,17 @@ def main(argv):
     if at >= 0:
         end = text.find("\n## ", at + 1)
         print(text[at:end if end >= 0 else len(text)].rstrip() + "\n")
+    if section:
+        # the probes' readings: the section's bullets before its first table
+        head = []
+        for line in section:
+            if line.startswith("### "):
+                break
+            if line.startswith("## "):
+                head += [line, ""]
+            elif line.startswith("- "):
+                head.append(line)
+        print("\n".join(head) + "\n")
     print("report.py: wrote %s%s" % (out, ", %d plots (PNG and SVG) in %s" % (
         len(files), os.path.join(d, "plots")) if files else " (no plots)"))
     return 0

@@ -14,6 +14,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts", "lib"))
 
+import report_probes as rp  # noqa: E402
 import report_stats as st  # noqa: E402
 import report_text as rt  # noqa: E402
 
@@ -397,6 +398,265 @@ class VerdictText(unittest.TestCase):
     def test_deterministic(self):
         again = rt.build(results_of(crafted()), None, {}, "Plots skipped (test).", (1, "0"))
         self.assertEqual(self.text, again)
+
+
+# ---- probes.csv (scripts/lib/probes.sh; the probe record, schema 1) -------------------------
+
+PROBE_HEAD = ("schema,tool_version,git_commit,timestamp_utc,host,backend,probe,what,workers,"
+              "placement,size_bytes,outer,inner,mean_us,median_us,min_us,max_us,sd_us,"
+              "ci95_lo_us,ci95_hi_us,bandwidth_MBps,rss_kb,pss_kb,notes").split(",")
+
+
+def prow(backend, probe, what, median=None, placement="-", size=0, workers=2, mbps=None,
+         rss=None, pss=None, notes="", lo=None, hi=None):
+    """One probe row; min and max default to the median."""
+    r = {h: "" for h in PROBE_HEAD}
+    r.update(schema="1", backend=backend, probe=probe, what=what, workers=str(workers),
+             placement=placement, size_bytes=str(size), notes=notes)
+    if median is not None:
+        r.update(outer="5", inner="8", mean_us="%.4f" % median, median_us="%.4f" % median,
+                 min_us="%.4f" % (median if lo is None else lo),
+                 max_us="%.4f" % (median if hi is None else hi))
+    if mbps is not None:
+        r["bandwidth_MBps"] = "%g" % mbps
+    if rss is not None:
+        r.update(rss_kb=str(rss), pss_kb=str(pss))
+    return r
+
+
+def mem_rows(backend, stages):
+    """stages: [(stage, total rss_kb, total pss_kb)], 2 workers: per worker = total / 2."""
+    rows = []
+    for stage, rss, pss in stages:
+        rows.append(prow(backend, "memory", stage + ": total", rss=rss, pss=pss,
+                         size=64 << 20))
+        rows.append(prow(backend, "memory", stage + ": per worker", rss=rss // 2,
+                         pss=pss // 2, size=64 << 20))
+    return rows
+
+
+def probe_rows():
+    """A hand-made probes.csv: mpi first in the file (the report orders openmp, posix,
+    mpi), posix's stages out of order, a duplicated row.
+
+    spawn: fork of 2 children 600 µs, with 256 MiB touched 18 ms (30.0x); the first region
+    75 µs bound (600 / 75 = 8.00x), 4 ms unbound; the empty region 0.5 µs (600 / 0.5 =
+    1200x); MPI_Init with ob1+vader 50 ms (50000 / 600 = 83.3x; preferred to this launch's),
+    its whole launch 150 ms, mpirun alone 40 ms.
+    ipc at 8 B: openmp flag 0.5 µs; posix pipe 40 µs (80.0x), shm+flag 0.4 µs (0.5 / 0.4 =
+    1.25x faster); at 1 MiB: flag 10,000 MB/s, pipe 2,500 (25 %), shm+flag 12,000 (120 %).
+    switch, one core: threads 2.0 µs, posix pipe 2.5 µs (1.25x); two cores: threads 40 µs,
+    posix pipe 30 µs (1.33x faster).
+    memory (64 MiB input): after write, PSS threads 131072 kB = 128.0 MiB, posix 133120 kB =
+    130.0 MiB (1.02x); after touch threads 128.0 MiB, posix 262144 kB = 256.0 MiB (2.00x);
+    copy-on-write: threads +0.0 MiB, posix +126.0 MiB; after read posix RSS 196608 kB =
+    192.0 MiB against PSS 65536 kB = 64.0 MiB (3.00x)."""
+    rows = [prow("mpi", "spawn", "MPI_Init (this launch)", 45000.0),
+            prow("mpi", "spawn", "mpirun true", 40000.0, placement="unbound"),
+            prow("mpi", "spawn", "mpirun tvp-mpi (ob1+vader)", 150000.0, placement="unbound"),
+            prow("mpi", "spawn", "MPI_Init (ob1+vader)", 50000.0, placement="unbound")]
+    rows += [prow("openmp", "spawn", "first region (bound)", 75.0, placement="bound"),
+             prow("openmp", "spawn", "first region (unbound)", 4000.0, placement="unbound"),
+             prow("openmp", "spawn", "empty region", 0.5, placement="bound",
+                  notes="steady state (EPCC PARALLEL)"),
+             prow("posix", "spawn", "fork+_exit+waitpid", 999.0, placement="unbound"),
+             prow("posix", "spawn", "fork+_exit+waitpid", 18000.0, placement="unbound",
+                  size=256 << 20)]
+    # the bare fork again, later: this one counts
+    rows.append(prow("posix", "spawn", "fork+_exit+waitpid", 600.0, placement="unbound",
+                     lo=550.0, hi=700.0))
+    for size, (fl, pi, sh) in ((8, (0.5, 40.0, 0.4)), (64, (0.6, 41.0, 0.5)),
+                               (1 << 20, (210.0, 900.0, 180.0))):
+        bw = {8: (16, 0.2, 20), 64: (106, 1.6, 128), 1 << 20: (10000, 2500, 12000)}[size]
+        rows.append(prow("openmp", "ipc", "flag", fl, "different-cores", size, mbps=bw[0]))
+        rows.append(prow("posix", "ipc", "pipe", pi, "different-cores", size, mbps=bw[1]))
+        rows.append(prow("posix", "ipc", "shm+flag", sh, "different-cores", size,
+                         mbps=bw[2]))
+    rows += [prow("openmp", "switch", "futex", 4.0, "same-core"),
+             prow("openmp", "switch", "context switch (futex)", 2.0, "same-core"),
+             prow("openmp", "switch", "futex", 40.0, "different-cores"),
+             prow("posix", "switch", "pipe", 5.0, "same-core", 1),
+             prow("posix", "switch", "context switch (pipe)", 2.5, "same-core", 1),
+             prow("posix", "switch", "pipe", 30.0, "different-cores", 1)]
+    rows += mem_rows("openmp", [("after read", 66560, 65536), ("after write", 132096, 131072),
+                                ("after touch", 132096, 131072)])
+    rows += mem_rows("posix", [("after touch", 264192, 262144), ("after read", 196608, 65536),
+                               ("after write", 264192, 133120)])
+    return rows
+
+
+class ProbeSelection(unittest.TestCase):
+    def setUp(self):
+        self.p = rp.Probes(probe_rows())
+
+    def test_order_and_duplicates(self):
+        self.assertEqual(self.p.backends(), ["openmp", "posix", "mpi"])
+        forks = self.p.select("spawn", backend="posix")
+        # the later bare fork replaced the earlier one, at its place (before the touched one)
+        self.assertEqual([(r.size, r.median) for r in forks], [(0, 600.0),
+                                                                (256 << 20, 18000.0)])
+        self.assertEqual(self.p.nraw, len(probe_rows()))
+        self.assertEqual(len(self.p.rows), len(probe_rows()) - 1)
+
+    def test_ipc_selection(self):
+        mechs = self.p.mechanisms()
+        self.assertEqual(mechs, [("openmp", "flag", "different-cores"),
+                                 ("posix", "pipe", "different-cores"),
+                                 ("posix", "shm+flag", "different-cores")])
+        pipe = mechs[1]
+        self.assertEqual([r.size for r in self.p.series(pipe)], [8, 64, 1 << 20])
+        self.assertEqual(self.p.latency_row(pipe).median, 40.0)
+        self.assertEqual(self.p.largest_row(pipe).mbps, 2500)
+        # no 8-byte row: the smallest size's
+        self.assertEqual(self.p.latency_row(pipe, size=16).size, 8)
+        rows = [r for r in probe_rows() if not (r["probe"] == "ipc" and r["size_bytes"] == "8")]
+        q = rp.Probes(rows)
+        self.assertEqual(q.latency_row(pipe).size, 64)
+
+    def test_memory_stages(self):
+        st_, order = self.p.stages("posix")
+        self.assertEqual(order, ["after read", "after write", "after touch"])
+        self.assertEqual(st_["after touch"]["total"].pss, 262144)
+        self.assertEqual(st_["after read"]["per worker"].rss, 98304)
+        # tvp-mpi's extra stage (after bcast) and its per-rank rows: after the known stages
+        q = rp.Probes(mem_rows("mpi", [("after bcast", 10, 8), ("after read", 20, 16)]) +
+                      [prow("mpi", "memory", "after read: rank 0", rss=10, pss=8)])
+        st_, order = q.stages("mpi")
+        self.assertEqual(order, ["after read", "after bcast"])
+        self.assertEqual(sorted(st_["after read"]), ["per worker", "rank 0", "total"])
+
+    def test_formatting(self):
+        self.assertEqual([rp.fmt_size(b) for b in (8, 1024, 16 << 20, 1000000, 1 << 30)],
+                         ["8 B", "1 KiB", "16 MiB", "1,000,000 B", "1 GiB"])
+        self.assertEqual([rp.fmt_us(v) for v in (0.0912, 4.5, 45.12, 123.4, 19944.4)],
+                         ["0.09", "4.50", "45.1", "123", "19,944"])
+        self.assertEqual(rp.fmt_rel(2.5, 2.0), "1.25× threads'")
+        self.assertEqual(rp.fmt_rel(30.0, 40.0), "1.33× faster than threads'")
+        self.assertEqual(rp.fmt_rel(60.0, 40.0, "threads' best"), "1.50× threads' best")
+        self.assertEqual(rp.fmt_mib(133120), "130.0")
+
+    def test_spawn_readings(self):
+        self.assertEqual(rp.spawn_readings(self.p), [
+            "Creating 2 processes (fork + _exit + waitpid) costs 600 µs, 2 threads 75.0 µs "
+            "(the first parallel region of a fresh process, bound): 8.00×; unbound, the "
+            "first region takes 4.00 ms.",
+            "With the parent holding 256 MiB of touched memory, the same fork costs 18.0 ms, "
+            "30.0× the bare fork (the page tables are copied).",
+            "Threads, once created, are reused: in the steady state an empty parallel region "
+            "costs 500 ns, 1200× cheaper than creating the processes.",
+            "Starting 2 MPI ranks: MPI_Init costs 50.0 ms (ob1+vader), 83.3× the fork of 2 "
+            "processes; a whole launch (`mpirun tvp-mpi`, ob1+vader) takes 150 ms, mpirun "
+            "alone (`mpirun true`) 40.0 ms."])
+
+    def test_ipc_readings(self):
+        self.assertEqual(rp.ipc_readings(self.p), [
+            "The round trip at 8 B: threads 500 ns (flag); processes 40.0 µs (posix pipe, "
+            "80.0× threads'), 400 ns (posix shm+flag, 1.25× faster than threads').",
+            "At 1 MiB: threads 10,000 MB/s (flag); processes 2,500 MB/s (posix pipe, 25 % of "
+            "threads'), 12,000 MB/s (posix shm+flag, 120 % of threads')."])
+
+    def test_ipc_threads_best(self):
+        # a second threads mechanism (barrier, 0.8 µs at 8 B): processes are compared with
+        # the threads' best (flag, 0.5 µs): pipe 40 / 0.5 = 80.0x
+        rows = probe_rows() + [prow("openmp", "ipc", "barrier", 0.8, "different-cores", 8,
+                                    mbps=10)]
+        first = rp.ipc_readings(rp.Probes(rows))[0]
+        self.assertEqual(first, "The round trip at 8 B: threads 500 ns (flag), 800 ns "
+                                "(barrier); processes 40.0 µs (posix pipe, 80.0× threads' "
+                                "best), 400 ns (posix shm+flag, 1.25× faster than threads' "
+                                "best).")
+
+    def test_switch(self):
+        self.assertEqual(rp.switch_readings(self.p), [
+            "A context switch on one core (a blocking round trip there, halved): threads "
+            "2.00 µs (futex); processes 2.50 µs (posix pipe, 1.25× threads').",
+            "A blocking round trip between two cores (a wake-up each way): threads 40.0 µs "
+            "(futex); processes 30.0 µs (posix pipe, 1.33× faster than threads')."])
+        self.assertEqual(rp.switch_table(self.p), [
+            "|  | threads (openmp) futex | processes (posix) pipe |",
+            "|---|---|---|",
+            "| round trip, one core | 4.00 µs | 5.00 µs |",
+            "| context switch, one core (round trip / 2) | 2.00 µs | 2.50 µs |",
+            "| round trip, two cores | 40.0 µs | 30.0 µs |"])
+
+    def test_memory(self):
+        self.assertEqual(rp.memory_readings(self.p), [
+            "With a 64 MiB input and 2 workers, the PSS total once every worker has written "
+            "its output: threads 128.0 MiB, processes (posix) 130.0 MiB (1.02×); once they "
+            "have written into the input: threads 128.0 MiB, processes (posix) 256.0 MiB "
+            "(2.00×).",
+            "Writing into the shared input (copy-on-write) added to the PSS total: threads "
+            "+0.0 MiB, processes (posix) +126.0 MiB.",
+            "RSS counts a shared page in every process that maps it: after the read the "
+            "processes' (posix) RSS total is 192.0 MiB, their PSS 64.0 MiB (3.00×)."])
+        table = rp.memory_table(self.p)
+        self.assertIn("| after touch (each worker wrote into the input) | "
+                      "129.0 / 128.0 | 64.5 / 64.0 | 258.0 / 256.0 | 129.0 / 128.0 |", table)
+
+    def test_tables(self):
+        spawn = rp.spawn_table(self.p)
+        self.assertEqual(spawn[0], "| threads (tvp-openmp) | median | min – max | processes "
+                                   "| median | min – max |")
+        self.assertIn("| first region (bound) | 75.0 µs | 75.0 µs – 75.0 µs | posix: "
+                      "fork+_exit+waitpid, parent holds nothing touched | 600 µs | 550 µs – "
+                      "700 µs |", spawn)
+        self.assertIn("| empty region (steady state) | 500 ns | 500 ns – 500 ns | mpi: MPI_Init "
+                      "(this launch) | 45.0 ms | 45.0 ms – 45.0 ms |", spawn)
+        self.assertIn("|  |  |  | mpi: MPI_Init (ob1+vader) | 50.0 ms | 50.0 ms – 50.0 ms |",
+                      spawn)
+        ipc = rp.ipc_summary_table(self.p)
+        self.assertIn("| openmp flag (different-cores) | 500 ns | 10,000 MB/s (1 MiB) | posix "
+                      "pipe (different-cores) | 40.0 µs | 2,500 MB/s (1 MiB) |", ipc)
+        self.assertIn("|  |  |  | posix shm+flag (different-cores) | 400 ns | 12,000 MB/s "
+                      "(1 MiB) |", ipc)
+        osu = rp.osu_table(self.p)
+        self.assertEqual(osu[0], "| size | openmp flag µs | MB/s | posix pipe µs | MB/s | "
+                                 "posix shm+flag µs | MB/s |")
+        self.assertEqual(osu[2], "| 8 B | 0.50 | 16.0 | 40.0 | 0.20 | 0.40 | 20.0 |")
+        self.assertEqual(osu[4], "| 1 MiB | 210 | 10,000 | 900 | 2,500 | 180 | 12,000 |")
+
+    def test_section(self):
+        sec = rp.section(self.p, [("IPC", "probes-ipc")], None, (42, "abc"))
+        text = "\n".join(sec)
+        self.assertEqual(sec[0], "## What separates processes from threads (probes)")
+        self.assertIn("2 workers: threads are tvp-openmp, processes tvp-posix (fork) and "
+                      "tvp-mpi (MPI ranks).", text)
+        self.assertNotIn("No rows from", text)
+        for sub in ("### Start-up: creating workers", "### IPC: moving bytes between two "
+                    "workers", "### Context switch", "### Memory",
+                    "- IPC: [SVG](plots/probes-ipc.svg), [PNG](plots/probes-ipc.png)",
+                    "*From probes.csv (42 rows, sha256 abc).*"):
+            self.assertIn(sub, text)
+        self.assertEqual(sec, rp.section(rp.Probes(probe_rows()), [("IPC", "probes-ipc")],
+                                         None, (42, "abc")))
+        # processes only: threads not measured, no readings that need them
+        only = rp.Probes([r for r in probe_rows() if r["backend"] == "posix"])
+        text = "\n".join(rp.section(only))
+        self.assertIn("threads are not measured (no tvp-openmp rows), processes tvp-posix "
+                      "(fork).  ", text)
+        self.assertIn("No rows from tvp-openmp, tvp-mpi (see probes.log).", text)
+        self.assertIn("- Creating 2 processes (fork + _exit + waitpid) costs 600 µs.", text)
+        self.assertIn("- The round trip at 8 B: processes 40.0 µs (posix pipe), 400 ns (posix "
+                      "shm+flag).", text)
+
+    def test_read_csv_and_report(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "probes.csv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(to_csv(probe_rows(), PROBE_HEAD))
+            dicts = rp.read_csv(path)
+        self.assertEqual(len(dicts), len(probe_rows()))
+        self.assertEqual(rp.Probes(dicts).latency_row(("posix", "pipe",
+                                                        "different-cores")).median, 40.0)
+        sec = rp.section(rp.Probes(dicts))
+        text = rt.build(results_of(crafted()), None, {}, "Plots skipped (test).", (1, "0"),
+                        probes=sec)
+        a, b, c = (text.index("## Summary"), text.index("## What separates"),
+                   text.index("## Runs that did not succeed"))
+        self.assertTrue(a < b < c)
+        plain = rt.build(results_of(crafted()), None, {}, "Plots skipped (test).", (1, "0"))
+        self.assertNotIn("## What separates", plain)
 
 
 if __name__ == "__main__":

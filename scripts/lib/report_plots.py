@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from report_stats import DATA_ORDER, SIZE_ORDER, order_key, variant_sort_key  # noqa: E402
+from report_probes import fmt_size  # noqa: E402
 from report_text import fmt_n  # noqa: E402
 
 SOFTWARE = "tvp scripts/report.py"
@@ -280,4 +281,61 @@ def plot_all(results, outdir):
         weak = _groups(results, workload, "weak")
         for (size, base) in sorted(weak, key=_size_key):
             weak_plot(workload, size, base, weak[(size, base)], outdir, files, cap)
+    return captions, files
+
+
+# ---- probes (probes.csv) ------------------------------------------------------------------
+
+PROBE_STYLES = ("-", "--", ":", "-.")
+PROBE_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def probe_plots(probes, outdir):
+    """The probes' plots: round trip and bandwidth against message size per ipc mechanism
+    (log-log, threads solid colors by backend, one line style per mechanism).  Returns
+    ([(caption, basename)], [basenames])."""
+    setup()
+    os.makedirs(outdir, exist_ok=True)
+    captions, files = [], []
+    mechs = [m for m in probes.mechanisms() if probes.series(m)]
+    if not mechs:
+        return captions, files
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.4), squeeze=False)
+    lat_ax, bw_ax = axes[0]
+    seen = {}
+    for m in mechs:
+        backend = m[0]
+        i = seen.get(backend, 0)
+        seen[backend] = i + 1
+        color = COLORS.get(backend, OTHER_COLORS[len(seen) % len(OTHER_COLORS)])
+        style = dict(color=color, linestyle=PROBE_STYLES[i % len(PROBE_STYLES)],
+                     marker=PROBE_MARKERS[i % len(PROBE_MARKERS)], markersize=3.5,
+                     label="%s %s (%s, %s)" % (backend, m[1], probes.model_of(backend),
+                                               m[2]))
+        rs = probes.series(m)
+        lat = [(r.size, r.median) for r in rs if r.median is not None and r.median > 0]
+        bw = [(r.size, r.mbps) for r in rs if r.mbps is not None and r.mbps > 0]
+        if lat:
+            lat_ax.plot([x for x, _ in lat], [y for _, y in lat], **style)
+        if bw:
+            bw_ax.plot([x for x, _ in bw], [y for _, y in bw], **style)
+    sizes = sorted({r.size for m in mechs for r in probes.series(m) if r.size})
+    ticks = [1 << k for k in range(0, 64, 3)
+             if sizes and sizes[0] <= (1 << k) <= sizes[-1]] or sizes
+    for ax, ylabel, title in ((lat_ax, "round trip, µs (median)", "latency"),
+                              (bw_ax, "MB/s (10⁶ bytes/s)", "bandwidth")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([fmt_size(t) for t in ticks], fontsize=7)
+        ax.minorticks_off()
+        ax.set_yscale("log")
+        ax.set_xlabel("message size")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("probe ipc: moving bytes between two workers, per mechanism")
+    fig.tight_layout()
+    _save(fig, outdir, "probes-ipc", files)
+    captions.append(("IPC round trip and bandwidth against message size, per mechanism "
+                     "(log-log)", "probes-ipc"))
     return captions, files

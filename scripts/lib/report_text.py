@@ -601,9 +601,11 @@ DEFINITIONS = [
 ]
 
 
-def build(results, env, plots, plot_note, source):
+def build(results, env, plots, plot_note, source, probes=None):
     """report.md as a string.  plots: {workload: [(caption, basename)]}; plot_note: a line
-    saying why there are no plots, or None; source: (rows, sha256 of results.csv)."""
+    saying why there are no plots, or None; source: (rows, sha256 of results.csv); probes:
+    the lines of the probes section (report_probes.section), placed after the summary, or
+    None."""
     L = []
     host = (env or {}).get("host") or DASH
     when = (env or {}).get("generated_utc") or DASH
@@ -627,6 +629,8 @@ def build(results, env, plots, plot_note, source):
     L += md_table(["workload", "scenario", "workers", "winner", "t_total",
                    "speedup", "why (measured)"], rows) if rows else ["No configurations."]
     L.append("")
+    if probes:
+        L += probes
 
     bad = results.not_ok()
     over = [c for c in results.configs if c.oversubscribed]
