@@ -73,6 +73,7 @@ struct tvp_job {
     struct tvp_labels *classes;
     struct tvp_table_error *error;
     void *state; /* the backend's own */
+    int timed;   /* the run about to start is a timed one (not a warm-up); set by the driver */
 };
 
 /* One timed run as the root sees it.  Times are seconds; on MPI the maximum over ranks.
@@ -96,6 +97,11 @@ struct tvp_run {
     double t_parse, t_fit, t_merge, t_encode, t_format;
     uint64_t merge_bytes;
     uint64_t rows; /* tables: the records of every part */
+    /* fault isolation (tvp-posix): workers replaced during the run; the time from sending
+     * the lost work to noticing the loss (end of file, or --task-timeout), summed; and
+     * from noticing it to having the lost work done again, summed */
+    int recovered;
+    double t_detect, t_recovery;
 };
 
 /* The phases of a run with a static schedule: each measured, t_total their sum. */
@@ -132,6 +138,7 @@ struct tvp_start {
 #define TVP_BACKEND_LOAD_EVERYWHERE 2u /* with --in and local data, every process loads */
 #define TVP_BACKEND_IPC 4u /* --ipc selects how data moves (posix); else recorded "none" */
 #define TVP_BACKEND_STENCIL_STATIC 8u /* stencils always run static row blocks */
+#define TVP_BACKEND_THREADS 16u /* workers are threads of the driver's own process */
 
 struct tvp_backend {
     const char *name;
@@ -189,6 +196,42 @@ struct tvp_backend {
 
 int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be);
 
+/* ---- fault injection: --inject crash|hang:worker=I,task=K|after=T (common/driver.c) ----
+ * The driver sets it up from the options in its own process; forked workers inherit it.
+ * Which worker a thread or process is: tvp_inject_self, set by the driver for backends
+ * whose processes are workers (MPI ranks, serial), by a forked worker for itself, and by
+ * the shared-memory workers (common/inproc.c) before each task.  The fault fires once per
+ * invocation: a SIGSEGV from a real invalid write (crash), or sleeping forever (hang). */
+extern _Thread_local int tvp_inject_self; /* -1: not a worker */
+extern volatile int tvp_inject_armed;     /* a task may fire the fault in this process */
+void tvp_inject_point_slow(void);
+/* A worker starts a task: a block or chunk (map), a pass over rows (stencil), a part's
+ * fit (table).  The fault fires at worker I's K-th task of the timed runs. */
+static inline void tvp_inject_point(void)
+{
+    if (tvp_inject_armed)
+        tvp_inject_point_slow();
+}
+static inline void tvp_inject_worker(int w)
+{
+    tvp_inject_self = w;
+}
+/* A run starts in this process (timed = 1 after the warm-ups).  The first timed run starts
+ * the clock of after=T where this process hosts worker I. */
+void tvp_inject_run(int timed);
+/* The runs are over: nothing fires here any more (the verification runs the kernel too). */
+void tvp_inject_end(void);
+/* The fault happened and its worker is being replaced: replacements, forked after this,
+ * never fire it again. */
+void tvp_inject_spend(void);
+/* Recovery of lost workers is asked for (tvp-posix): --inject or --task-timeout given. */
+static inline int tvp_job_recovers(const struct tvp_job *job)
+{
+    return job->opt->inject != TVP_INJECT_NONE || job->opt->task_timeout > 0;
+}
+/* The name of a signal ("SIGSEGV"), or NULL when it has none here. */
+const char *tvp_signal_name(int sig);
+
 /* Helpers for backends: the work any worker does on a range, through the workload. */
 static inline void tvp_job_fill(const struct tvp_job *job, uint64_t b, uint64_t e, void *in)
 {
@@ -197,6 +240,7 @@ static inline void tvp_job_fill(const struct tvp_job *job, uint64_t b, uint64_t 
 static inline void tvp_job_kernel(const struct tvp_job *job, const void *in, void *out, uint64_t b,
                                   uint64_t e)
 {
+    tvp_inject_point();
     job->wl->kernel(in, out, b, e);
 }
 static inline struct tvp_checksum tvp_job_checksum(const struct tvp_job *job, const void *out,
@@ -227,6 +271,7 @@ void tvp_job_fill_rows(const struct tvp_job *job, uint32_t b, uint32_t e, const 
 static inline void tvp_job_pass(const struct tvp_job *job, int p, const struct tvp_rows *src,
                                 const struct tvp_rows *dst, uint32_t b, uint32_t e)
 {
+    tvp_inject_point();
     job->wl->stencil->pass(job->grid, p, src, dst, b, e);
 }
 /* The checksum of output rows [b,e), packed (the output's row bytes, no stride padding),

@@ -2,17 +2,173 @@
  * input, runs warm-ups and timed repeats through the backend's hooks, verifies against
  * the serial kernel and writes the record.  It is the only code in common/ that prints. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "probe.h"
 #include "record.h"
+
+/* ---- fault injection (backend.h) ----------------------------------------------------------- */
+
+_Thread_local int tvp_inject_self = -1;
+volatile int tvp_inject_armed;
+
+static struct {
+    enum tvp_inject_kind kind;
+    int worker;
+    uint64_t task; /* 0: after seconds */
+    double after;
+    int hosts_all;  /* the workers are this process's threads */
+    int started;    /* the first timed run has begun here */
+    int spent;      /* fired, or replaced: never again */
+    uint64_t count; /* tasks worker I started in the timed runs */
+} inj;
+
+/* async-signal-safe formatting for the one line a firing worker writes */
+static char *put_str(char *p, char *end, const char *s)
+{
+    while (*s && p < end)
+        *p++ = *s++;
+    return p;
+}
+static char *put_u64(char *p, char *end, uint64_t v, int width)
+{
+    char d[24];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10), v /= 10;
+    while (v && n < 24);
+    while (n < width && n < 24)
+        d[n++] = '0';
+    while (n > 0 && p < end)
+        *p++ = d[--n];
+    return p;
+}
+
+static volatile int *volatile inject_nowhere; /* NULL: the crash writes through it */
+
+/* The fault, now, in the calling thread: one line on stderr (worker, pid, what, when as
+ * CLOCK_REALTIME, so that a script can time how long the others take to notice), then a
+ * SIGSEGV from an invalid write, or sleep forever.  Async-signal-safe (the after= timer). */
+static void inject_fire(const char *why)
+{
+    inj.spent = 1;
+    tvp_inject_armed = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char line[256], *p = line, *end = line + sizeof line - 1;
+    p = put_str(p, end, "tvp: --inject: worker ");
+    p = put_u64(p, end, (uint64_t)inj.worker, 1);
+    p = put_str(p, end, " (pid ");
+    p = put_u64(p, end, (uint64_t)getpid(), 1);
+    p = put_str(p, end, inj.kind == TVP_INJECT_CRASH ? ") crashes (SIGSEGV) " : ") hangs ");
+    p = put_str(p, end, why);
+    p = put_str(p, end, " at ");
+    p = put_u64(p, end, (uint64_t)now.tv_sec, 1);
+    p = put_str(p, end, ".");
+    p = put_u64(p, end, (uint64_t)now.tv_nsec / 1000, 6);
+    p = put_str(p, end, " (CLOCK_REALTIME)\n");
+    ssize_t unused = write(STDERR_FILENO, line, (size_t)(p - line));
+    (void)unused;
+    if (inj.kind == TVP_INJECT_HANG) {
+        for (;;)
+            pause(); /* stops answering; only a signal that kills ends it */
+    }
+    /* a real invalid write; a runtime's own SIGSEGV handler (Open MPI prints a backtrace)
+     * is taken out of the way first, so the process dies of the signal itself */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGSEGV, &dfl, NULL);
+    sigset_t segv;
+    sigemptyset(&segv);
+    sigaddset(&segv, SIGSEGV);
+    sigprocmask(SIG_UNBLOCK, &segv, NULL);
+    *inject_nowhere = 1;
+    raise(SIGSEGV);
+    abort();
+}
+
+void tvp_inject_point_slow(void)
+{
+    if (inj.spent || tvp_inject_self != inj.worker || inj.task == 0)
+        return;
+    if (++inj.count == inj.task)
+        inject_fire(inj.task == 1 ? "at the start of its first task" : "at the start of its task");
+}
+
+static void inject_alarm(int sig)
+{
+    (void)sig;
+    if (!inj.spent)
+        inject_fire("on its after= timer");
+}
+
+static int inject_hosted_here(void)
+{
+    return inj.hosts_all || tvp_inject_self == inj.worker;
+}
+
+void tvp_inject_run(int timed)
+{
+    if (inj.kind == TVP_INJECT_NONE || inj.spent)
+        return;
+    int here = inject_hosted_here();
+    tvp_inject_armed = timed && here && inj.task > 0;
+    if (!timed || inj.started || !here)
+        return;
+    inj.started = 1;
+    if (inj.task > 0)
+        return;
+    if (inj.after < 1e-6) {
+        inject_fire("at the start of its first timed run");
+        return;
+    }
+    struct sigaction sa = {.sa_handler = inject_alarm};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {(time_t)inj.after, (suseconds_t)((inj.after - (double)(time_t)inj.after) * 1e6)}};
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+        it.it_value.tv_usec = 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void tvp_inject_end(void)
+{
+    tvp_inject_armed = 0;
+    if (inj.kind != TVP_INJECT_NONE && inj.task == 0 && inj.started && !inj.spent) {
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+    }
+    inj.spent = 1;
+}
+
+void tvp_inject_spend(void)
+{
+    inj.spent = 1;
+    tvp_inject_armed = 0;
+}
+
+const char *tvp_signal_name(int sig)
+{
+    static const struct { int sig; const char *name; } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    return NULL;
+}
 
 struct driver {
     const struct tvp_backend *be;
@@ -151,6 +307,27 @@ static int plan_pinning(struct driver *d)
     if (d->oversubscribed && ROOT(d))
         fprintf(stderr, "%s: warning: %d workers on %d PUs: oversubscribed\n", d->prog, local,
                 tvp_topo_pus(d->topo));
+    return 0;
+}
+
+/* --inject: the worker must exist; then this process learns what to inject, and which
+ * worker it is where its processes are the workers. */
+static int setup_inject(struct driver *d)
+{
+    const struct tvp_options *o = &d->opt;
+    if (o->inject == TVP_INJECT_NONE)
+        return 0;
+    if (o->inject_worker >= d->job.workers)
+        return fail(d, TVP_EUSAGE, "--inject: worker %d does not exist (%d worker%s: 0 to %d)",
+                    o->inject_worker, d->job.workers, d->job.workers > 1 ? "s" : "",
+                    d->job.workers - 1);
+    inj.kind = o->inject;
+    inj.worker = o->inject_worker;
+    inj.task = o->inject_task;
+    inj.after = o->inject_after;
+    inj.hosts_all = (d->be->flags & TVP_BACKEND_THREADS) != 0;
+    if (d->be->flags & TVP_BACKEND_FIXED_WORKERS) /* MPI ranks, the serial worker */
+        tvp_inject_self = d->world.rank;
     return 0;
 }
 
@@ -457,6 +634,9 @@ static void row_fill(struct driver *d, struct tvp_row *row, const struct tvp_run
     row->bytes_per_s = run->t_total > 0 ? bytes / run->t_total : 0;
     row->bytes_moved = run->bytes_moved;
     row->peak_rss_kb = run->peak_rss_kb;
+    row->recovered = run->recovered;
+    row->t_detect = run->t_detect;
+    row->t_recovery = run->t_recovery;
     row->checksum = sum;
     row->verified = -1;
 }
@@ -722,6 +902,10 @@ static int run_all(struct driver *d)
         run.peak_rss_kb = 0;
         run.bytes_moved = 0;
         run.halo_bytes = 0;
+        run.recovered = 0;
+        run.t_detect = run.t_recovery = 0;
+        job->timed = r >= d->opt.warmup;
+        tvp_inject_run(job->timed);
         rc = agree(d, d->run(job, &run));
         if (rc && d->table_error.err) { /* bad input found by a worker: its own message */
             fail(d, rc, "%s", d->table_error.msg);
@@ -738,6 +922,7 @@ static int run_all(struct driver *d)
             nrows++;
         }
     }
+    tvp_inject_end(); /* the verification below runs the kernel too */
     /* a table's parts stay in the workers' buffers until stop: it comes after the output */
     int stopped = !d->stop;
     if (!d->table && !stopped) {
@@ -1036,8 +1221,8 @@ int tvp_driver_main(int argc, char **argv, const struct tvp_backend *be)
      * got a piece of the node from their launcher, so they plan over the whole node */
     if (!(be->flags & TVP_BACKEND_FIXED_WORKERS) || d->world.size == 1)
         rc = tvp_topo_use_binding(d->topo);
-    if ((rc = agree(d, rc)) || (rc = agree(d, resolve_workers(d))) || (rc = agree(d, plan_pinning(d))) ||
-        (rc = load_input(d)))
+    if ((rc = agree(d, rc)) || (rc = agree(d, resolve_workers(d))) || (rc = agree(d, setup_inject(d))) ||
+        (rc = agree(d, plan_pinning(d))) || (rc = load_input(d)))
         goto done;
     d->job.pu_plan = d->pu_plan;
     /* fail early, before minutes of runs, when the record cannot be written */

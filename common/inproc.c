@@ -79,6 +79,7 @@ void tvp_inproc_worker_block(struct tvp_job *job, int w)
     void *out;
     tvp_partition(job->n, job->workers, w, &b, &e);
     slices(job, me, b, &in, &out);
+    tvp_inject_worker(w); /* --inject: the task is worker w's */
     tvp_job_kernel(job, in, out, b, e);
     me->pu = tvp_pin_last_pu(job->topo);
 }
@@ -100,6 +101,7 @@ void tvp_inproc_worker_chunk(struct tvp_job *job, int w, uint64_t k)
             return;
         }
     }
+    tvp_inject_worker(w);
     tvp_job_kernel(job, in, out, b, e);
     me->pu = tvp_pin_last_pu(job->topo);
 }
@@ -234,6 +236,7 @@ void tvp_inproc_stencil_block(struct tvp_job *job, int w, int p)
     if (w < active) {
         uint64_t b, e;
         tvp_partition(job->grid->height, active, w, &b, &e);
+        tvp_inject_worker(w);
         stencil_pass(job, p, (uint32_t)b, (uint32_t)e);
     }
     stencil(job)->workers[w].pu = tvp_pin_last_pu(job->topo);
@@ -248,6 +251,7 @@ void tvp_inproc_stencil_chunk(struct tvp_job *job, int w, int p, uint64_t k)
 {
     uint64_t b, e;
     tvp_chunk_range(job->grid->height, job->chunk, k, &b, &e);
+    tvp_inject_worker(w);
     stencil_pass(job, p, (uint32_t)b, (uint32_t)e);
     stencil(job)->workers[w].pu = tvp_pin_last_pu(job->topo);
 }
@@ -358,6 +362,8 @@ void tvp_inproc_table_fit(struct tvp_job *job, int w)
     me->end = t->parts[w].end;
     me->line = t->parts[w].line;
     t->t_merge[w] = 0;
+    tvp_inject_worker(w); /* --inject: a table worker's task is its part's fit */
+    tvp_inject_point();
     if (tvp_table_fit(job, me, w, &t->errs[w]) || job->table->mode != TVP_LENC_FIT)
         return;
     /* room for the map the merge will fill */

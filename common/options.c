@@ -60,6 +60,17 @@ const char tvp_usage_text[] =
     "  --record FILE         write the record to FILE (atomically) instead of stdout\n"
     "  --out FILE            squares: the same as --record\n"
     "  --help, --version\n"
+    "Faults (what happens to the others when one worker fails):\n"
+    "  --inject crash:worker=I,task=K   worker I dies by SIGSEGV (a real invalid write)\n"
+    "                        when it starts its K-th task (block, chunk, pass or part;\n"
+    "                        counted from 1 over the timed runs, warm-ups excluded)\n"
+    "  --inject crash:worker=I,after=T  the same T seconds after worker I's first timed\n"
+    "                        run started (T in seconds, decimals allowed; Tms: milliseconds)\n"
+    "  --inject hang:worker=I,...       worker I stops answering (sleeps forever) instead\n"
+    "  --task-timeout S      tvp-posix: a worker that does not answer within S seconds\n"
+    "                        (Sms: milliseconds) is hung: killed and replaced (default off)\n"
+    "                        tvp-posix replaces a dead or hung worker and re-runs its lost\n"
+    "                        work when --inject or --task-timeout is given\n"
     "Probes (tvp-BACKEND probe NAME: what separates processes from threads):\n"
     "  probe spawn           creating and joining --workers W workers (default 2)\n"
     "  probe ipc             round trip and bandwidth between two workers, 8 B to\n"
@@ -168,6 +179,81 @@ static int parse_choice(const char *s, const char *const *names, int count)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
+}
+
+/* Seconds: a decimal number, or with the suffix ms (milliseconds) or s; 0 < x <= max. */
+static int parse_seconds(const char *s, double max, double *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || end == s)
+        return -1;
+    if (strcmp(end, "ms") == 0)
+        x /= 1e3;
+    else if (*end && strcmp(end, "s") != 0)
+        return -1;
+    if (!(x >= 0 && x <= max))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* --inject crash|hang:worker=I,task=K  or  crash|hang:worker=I,after=T[ms] */
+static int parse_inject(struct tvp_options *o, const char *v, char *err, size_t errlen)
+{
+    const char *what = v ? v : "";
+    const char *colon = v ? strchr(v, ':') : NULL;
+    int worker = 0, task = 0, after = 0;
+    uint64_t u;
+    if (!colon)
+        goto bad;
+    if ((size_t)(colon - v) == 5 && strncmp(v, "crash", 5) == 0)
+        o->inject = TVP_INJECT_CRASH;
+    else if ((size_t)(colon - v) == 4 && strncmp(v, "hang", 4) == 0)
+        o->inject = TVP_INJECT_HANG;
+    else
+        goto bad;
+    for (const char *p = colon + 1;;) {
+        char item[64];
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof item)
+            goto bad;
+        memcpy(item, p, len);
+        item[len] = 0;
+        char *eq = strchr(item, '=');
+        if (!eq)
+            goto bad;
+        *eq++ = 0;
+        if (strcmp(item, "worker") == 0 && !worker) {
+            if (parse_u64(eq, 65535, &u) != 0)
+                return FAIL("--inject: worker '%s' is not a worker number (0 to 65535)", eq);
+            o->inject_worker = (int)u;
+            worker = 1;
+        } else if (strcmp(item, "task") == 0 && !task && !after) {
+            if (parse_u64(eq, (uint64_t)1 << 40, &u) != 0 || u == 0)
+                return FAIL("--inject: task '%s' is not a task number (1 for the first)", eq);
+            o->inject_task = u;
+            task = 1;
+        } else if (strcmp(item, "after") == 0 && !task && !after) {
+            if (parse_seconds(eq, 1e6, &o->inject_after) != 0)
+                return FAIL("--inject: after '%s' is not a time (seconds, or Tms)", eq);
+            after = 1;
+        } else {
+            goto bad;
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    if (worker && (task || after))
+        return 0;
+bad:
+    o->inject = TVP_INJECT_NONE;
+    return FAIL("--inject: '%s' is not crash|hang:worker=I,task=K or crash|hang:worker=I,after=T "
+                "(seconds; Tms: milliseconds)", what);
 }
 
 static const char *const schedule_names[] = {"static", "dynamic"};
@@ -420,6 +506,16 @@ int tvp_options_parse(struct tvp_options *o, int argc, char **argv, char *err, s
                 return FAIL("%s: a file name is needed", name);
             *(name[10] == 'i' ? &o->classes_in : &o->classes_out) = v;
             o->given |= name[10] == 'i' ? TVP_OPT_CLASSES_IN : TVP_OPT_CLASSES_OUT;
+        } else if (strcmp(name, "--inject") == 0) {
+            int r = parse_inject(o, v, err, errlen);
+            if (r)
+                return r;
+        } else if (strcmp(name, "--task-timeout") == 0) {
+            double x = 0;
+            if (parse_seconds(v, 1e6, &x) != 0 || x <= 0)
+                return FAIL("--task-timeout: '%s' is not a time above 0 (seconds, or Sms)",
+                            v ? v : "");
+            o->task_timeout = x;
         } else if (strcmp(name, "--delimiter") == 0) {
             char c = !v ? 0 : strcmp(v, "tab") == 0 || strcmp(v, "\\t") == 0 ? '\t'
                               : strlen(v) == 1 ? v[0] : 0;

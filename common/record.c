@@ -16,7 +16,7 @@ const char tvp_record_csv_header[] =
     "t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,"
     "t_parse,t_fit,t_merge,t_encode,t_format,items_per_s,"
     "bytes_per_s,pixels_per_s,rows_per_s,fields_per_s,bytes_moved,halo_bytes,merge_bytes,"
-    "peak_rss_kb,checksum_sum,checksum_crc64,verified";
+    "peak_rss_kb,checksum_sum,checksum_crc64,verified,recovered,t_detect,t_recovery";
 
 /* One table drives CSV and JSON, so the two can never disagree on a field. */
 enum field_kind { F_STR, F_U64, F_U32, F_INT, F_LONG, F_SEC, F_RATE, F_HEX };
@@ -75,6 +75,9 @@ static const struct field fields[] = {
     FLD("checksum_sum", F_HEX, checksum.sum),
     FLD("checksum_crc64", F_HEX, checksum.crc64),
     FLD("verified", F_INT, verified),
+    FLD("recovered", F_INT, recovered),
+    FLD("t_detect", F_SEC, t_detect),
+    FLD("t_recovery", F_SEC, t_recovery),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -112,7 +115,7 @@ static const char *const order[] = {
     "t_distribute", "t_compute", "t_collect", "t_total", "t_parse", "t_fit", "t_merge",
     "t_encode", "t_format", "items_per_s", "bytes_per_s", "pixels_per_s", "rows_per_s",
     "fields_per_s", "bytes_moved", "halo_bytes", "merge_bytes", "peak_rss_kb", "checksum_sum",
-    "checksum_crc64", "verified"};
+    "checksum_crc64", "verified", "recovered", "t_detect", "t_recovery"};
 #define NORDER (sizeof order / sizeof order[0])
 
 /* Text of any record field by name; numeric fields set *numeric. */
@@ -239,6 +242,12 @@ static void text_write(FILE *f, const struct tvp_row *rows, int nrows)
         }
         free(tot);
     }
+    for (int i = 0; i < nrows; i++) /* fault isolation: the runs in which workers were replaced */
+        if (rows[i].recovered)
+            fprintf(f, "repeat %d: %d worker%s replaced; loss noticed after %.3f ms, lost work "
+                       "done again %.3f ms later\n",
+                    rows[i].repeat, rows[i].recovered, rows[i].recovered > 1 ? "s" : "",
+                    1e3 * rows[i].t_detect, 1e3 * rows[i].t_recovery);
     fprintf(f, "checksum sum=0x%016" PRIx64 " crc64=0x%016" PRIx64 " (CRC-64/XZ of %" PRIu64
                " output bytes)\n",
             r0->checksum.sum, r0->checksum.crc64, r0->checksum.bytes);

@@ -43,6 +43,10 @@ struct tvp_row {
     long peak_rss_kb;                /* summed over every worker process */
     struct tvp_checksum checksum;
     int verified; /* 1 equal to serial, 0 differs, -1 not checked */
+    /* fault isolation (schema 4): workers replaced during the run, and the time to notice
+     * each loss and to have the lost work done again (seconds, summed over the losses) */
+    int recovered;
+    double t_detect, t_recovery;
 };
 
 /* Writes rows in the format; CSV and JSON lines carry the same fields, text is a table

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define TVP_SCHEMA_VERSION 3
+#define TVP_SCHEMA_VERSION 4
 
 /* ---- errors ---------------------------------------------------------------- */
 enum tvp_err {
@@ -37,6 +37,8 @@ enum tvp_data { TVP_DATA_LOCAL, TVP_DATA_SCATTER };
 enum tvp_ipc { TVP_IPC_PIPE, TVP_IPC_SHM };
 enum tvp_bind { TVP_BIND_AUTO, TVP_BIND_NONE, TVP_BIND_CORE, TVP_BIND_SCATTER, TVP_BIND_LIST };
 enum tvp_format { TVP_FMT_TEXT, TVP_FMT_CSV, TVP_FMT_JSON };
+/* --inject: the fault a worker is made to suffer (fault isolation) */
+enum tvp_inject_kind { TVP_INJECT_NONE, TVP_INJECT_CRASH, TVP_INJECT_HANG };
 
 #define TVP_BIND_LIST_MAX 1024
 #define TVP_DEFAULT_N 20000000u
@@ -122,6 +124,13 @@ struct tvp_options {
     const char *classes_out; /* --classes-out FILE.json */
     int inverse;             /* --inverse */
     char delimiter;          /* --delimiter (default ',') */
+    /* fault isolation: --inject crash|hang:worker=I,task=K|after=T, --task-timeout S */
+    enum tvp_inject_kind inject;
+    int inject_worker;       /* I */
+    uint64_t inject_task;    /* K >= 1: when worker I starts its K-th task of the timed runs;
+                                0: after inject_after seconds instead */
+    double inject_after;     /* seconds from the start of worker I's first timed run */
+    double task_timeout;     /* seconds a tvp-posix worker may take to answer; 0 = off */
     /* ---- probes (tvp-BACKEND probe NAME; common/probe.h) ---- */
     const char *probe;      /* the positional after the workload "probe" */
     int outer;              /* --outer R (default 20) */

@@ -540,6 +540,7 @@ static int table_compute(struct tvp_job *job, struct mpi_state *s, struct mpi_ta
     me->line = t->part.line;
     if (t->failed.err)
         note.e = t->failed;
+    tvp_inject_point(); /* --inject: a table worker's task is its part's fit */
     int rc = t->failed.err ? t->failed.err : tvp_table_fit(job, me, s->rank, &note.e);
     double fitted = tvp_now();
     if (!rc && fit && !root)

@@ -167,6 +167,7 @@ int openmp_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_p
 
 static const struct tvp_backend tvp_backend_openmp = {
     .name = "openmp",
+    .flags = TVP_BACKEND_THREADS, /* --inject: every worker is a thread of this process */
     .start = openmp_start,
     .run = openmp_run,
     .stop = tvp_inproc_destroy,

@@ -56,12 +56,22 @@ enum posix_path {
 };
 enum posix_path posix_path_of(const struct tvp_job *job);
 
+/* The life of worker w after fork() (see the pool below) */
+typedef void posix_child_fn(const struct tvp_job *job, int w, int cmd, int res, void *arg);
+
 /* the parent's view of one worker */
 struct posix_worker {
     pid_t pid;
     int cmd;      /* write end of its command pipe */
     int res;      /* read end of its result pipe */
     int inflight; /* chunks sent and not yet reported done */
+    /* fault isolation (--inject, --task-timeout) */
+    uint64_t flight[2]; /* dynamic: the chunks in flight, oldest first */
+    double sent;        /* when it was last handed work or last answered: a worker silent
+                           for --task-timeout seconds since, with work, is hung */
+    double since;       /* a replacement: when the loss it replaces was noticed (0: none) */
+    int gone, hung;     /* the last I/O with it saw it dead (end of file, EPIPE) or hung */
+    int restarts;       /* replacements in the current run */
 };
 
 struct posix_pool {
@@ -73,7 +83,15 @@ struct posix_pool {
     struct posix_worker *w;
     struct pollfd *pfd;  /* [count]: for polling the result pipes */
     int *pfd_worker;
+    /* fault isolation: what forks a replacement, and whether to */
+    posix_child_fn *child;
+    void *arg;
+    int recover;         /* replace a dead or hung worker and re-run its work */
+    double timeout;      /* --task-timeout seconds, 0 = wait for ever */
 };
+
+/* at most this many replacements of one worker in one run; then the run fails */
+#define POSIX_MAX_RESTARTS 3
 
 /* ---- messages ---------------------------------------------------------------------- */
 /* Writes the header, then m->payload bytes from payload in one large write. */
@@ -89,10 +107,9 @@ int posix_pipe_open(int fds[2], size_t *capacity);
 void posix_fd_close(int *fd); /* closes *fd if open (errno kept), sets it to -1 */
 
 /* ---- the pool ------------------------------------------------------------------------ */
-/* The life of worker w after fork(), given its read end of the command pipe and write end
- * of the result pipe (every other pool pipe is already closed): it sends READY, serves
- * commands, and ends with _exit, never returning. */
-typedef void posix_child_fn(const struct tvp_job *job, int w, int cmd, int res, void *arg);
+/* A posix_child_fn (above) is the life of worker w after fork(), given its read end of the
+ * command pipe and write end of the result pipe (every other pool pipe is already closed):
+ * it sends READY, serves commands, and ends with _exit, never returning. */
 
 /* A worker's life after its setup: READY (with setup_err and t_touch), then every command
  * read from cmd goes to serve(child, m), until EXIT or the parent's end; never returns. */
@@ -108,6 +125,23 @@ int posix_pool_start(struct tvp_job *job, posix_child_fn *child, void *arg, stru
 /* Ends every worker (EXIT when healthy, closed pipes otherwise) and reaps them all;
  * TVP_EWORKER (or the error that broke the pool) when one did not exit with status 0. */
 int posix_pool_destroy(struct posix_pool *p);
+
+/* ---- fault isolation ------------------------------------------------------------------------ */
+/* A wait status in words: "killed by SIGSEGV", "exited with status 2". */
+void posix_status_text(int status, char *buf, size_t len);
+/* Run-level retry (stencil and table shapes, whose workers depend on each other): after a
+ * run failed with err, decides whether the pool is to be restarted.  When the failure is a
+ * lost worker (end of file, EPIPE, --task-timeout: replied[w] == 0 for the silent ones)
+ * and recovery is on, it kills and reaps every worker, logs one line on stderr naming the
+ * worker that failed first (the one a signal killed, else the first silent or dead one),
+ * its pid, the cause and `during`, and returns 1; the caller then frees its pool and
+ * starts a new one.  0: not recoverable (the pool is left as it was, broken). */
+int posix_pool_abandon(struct posix_pool *p, int err, const char *replied, const char *during);
+/* Waits for replies from the workers whose replied[w] is 0: poll(), for at most the task
+ * timeout counted from each one's `sent` (set it when sending).  0 when something is
+ * readable (p->pfd[0..*nfd), with p->pfd_worker) or poll() was interrupted; TVP_EWORKER
+ * with p->w[w].hung set on every worker silent for the timeout; TVP_ESYS. */
+int posix_pool_poll(struct posix_pool *p, const char *replied, nfds_t *nfd);
 
 /* ---- stencil hooks (stencil.c) -------------------------------------------------------- */
 int posix_stencil_start(struct tvp_job *job, struct tvp_start *st);

@@ -35,7 +35,10 @@
  *   shared grids.
  *
  * A worker that dies is end of file (or POLLHUP) on its result pipe for the parent, and
- * end of file or EPIPE on the halo pipes for its neighbours, which then _exit too. */
+ * end of file or EPIPE on the halo pipes for its neighbours, which then _exit too.  With
+ * recovery on (--inject, --task-timeout: a round not answered within the timeout is a hung
+ * worker) the parent then ends every worker, starts a new pool and runs the whole run again
+ * (posix_pool_abandon, posix_stencil_run). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -67,6 +70,7 @@ struct posix_stencil {
     int barrier_ready;
     pid_t parent;
     char *replied;              /* [workers]: the reply of the current round arrived */
+    uint32_t failed_round;      /* the round a run was in when it failed */
 };
 
 /* a worker's own state, in the child */
@@ -327,6 +331,7 @@ static int stencil_child_serve(struct stencil_child *c, struct posix_msg *m)
     switch (m->type) {
     case POSIX_MSG_RUN:
         c->halo_bytes = 0;
+        tvp_inject_run(m->chunk != 0); /* RUN says whether the run is a timed one */
         break;
     case POSIX_MSG_INPUT:
         if (pipe_data) {
@@ -424,8 +429,9 @@ static void stencil_child_main(const struct tvp_job *job, int w, int cmd, int re
 static int stencil_send(struct tvp_job *job, struct posix_stencil *s, int w, uint32_t type,
                         struct tvp_run *run)
 {
-    struct posix_msg m = {.type = type};
+    struct posix_msg m = {.type = type, .chunk = type == POSIX_MSG_RUN ? (uint64_t)job->timed : 0};
     int fd = s->pool->w[w].cmd;
+    s->pool->w[w].sent = tvp_now(); /* --task-timeout counts from here */
     if (type == POSIX_MSG_INPUT && s->path == POSIX_PATH_PIPE && w < s->active) {
         uint32_t b, e, lo, hi;
         size_t rb = tvp_grid_row_bytes(job->grid, 0);
@@ -482,30 +488,27 @@ static int stencil_round(struct tvp_job *job, struct posix_stencil *s, uint32_t 
     struct posix_pool *p = s->pool;
     int err, left = p->count;
 
-    for (int w = 0; w < p->count; w++) {
+    s->failed_round = type;
+    for (int w = 0; w < p->count; w++)
         s->replied[w] = 0;
-        if ((err = stencil_send(job, s, w, type, run)))
+    for (int w = 0; w < p->count; w++) {
+        if ((err = stencil_send(job, s, w, type, run))) {
+            p->w[w].gone = err == TVP_EWORKER; /* EPIPE: it is dead */
             return err;
+        }
     }
     while (left > 0) {
-        nfds_t nfd = 0;
-        for (int w = 0; w < p->count; w++) {
-            if (!s->replied[w]) {
-                p->pfd[nfd] = (struct pollfd){.fd = p->w[w].res, .events = POLLIN};
-                p->pfd_worker[nfd++] = w;
-            }
-        }
-        if (poll(p->pfd, nfd, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return TVP_ESYS;
-        }
+        nfds_t nfd;
+        if ((err = posix_pool_poll(p, s->replied, &nfd))) /* TVP_EWORKER: hung, past the timeout */
+            return err;
         for (nfds_t i = 0; i < nfd; i++) {
             if (!p->pfd[i].revents) /* POLLHUP/POLLERR too: the read sees the end of file */
                 continue;
             int w = p->pfd_worker[i];
-            if ((err = stencil_recv(job, s, w, type, run)))
+            if ((err = stencil_recv(job, s, w, type, run))) {
+                p->w[w].gone = err == TVP_EWORKER; /* end of file, or a broken reply */
                 return err;
+            }
             s->replied[w] = 1;
             left--;
         }
@@ -629,16 +632,11 @@ int posix_stencil_start(struct tvp_job *job, struct tvp_start *st)
     return 0;
 }
 
-int posix_stencil_run(struct tvp_job *job, struct tvp_run *run)
+/* One attempt at a run: five lockstep rounds. */
+static int stencil_run_once(struct tvp_job *job, struct posix_stencil *s, struct tvp_run *run,
+                            double t[4])
 {
-    struct posix_stencil *s = job->state;
-    double t[4] = {0, 0, 0, 0};
     int err = 0;
-
-    if (!s)
-        return TVP_EWORKER;
-    if (s->pool->broken)
-        return s->pool->broken;
     run->bytes_moved = run->halo_bytes = 0;
     run->peak_rss_kb = 0;
     static const uint32_t timed[4] = {POSIX_MSG_RUN, POSIX_MSG_INPUT, POSIX_MSG_COMPUTE,
@@ -647,11 +645,65 @@ int posix_stencil_run(struct tvp_job *job, struct tvp_run *run)
         err = stencil_round_timed(job, s, timed[i], run, &t[i]);
     if (!err) /* untimed */
         err = stencil_round(job, s, POSIX_MSG_REPORT, run);
-    if (err) {
-        s->pool->broken = err;
-        return err;
+    return err;
+}
+
+static const char *stencil_round_name(uint32_t type)
+{
+    switch (type) {
+    case POSIX_MSG_RUN: return "at the start of a run";
+    case POSIX_MSG_INPUT: return "while its rows came in";
+    case POSIX_MSG_COMPUTE: return "during the passes";
+    case POSIX_MSG_OUTPUT: return "while its rows went back";
+    default: return "while reporting";
+    }
+}
+
+/* A worker lost mid-run takes its rows' state with it and its neighbours wait for its halo
+ * rows (or at the shared barrier): with recovery on (--inject, --task-timeout) every worker
+ * is ended, a new pool is started and the whole run is run again (a run-level retry).
+ * The row then has the retried run's phases, t_total with the lost time added. */
+int posix_stencil_run(struct tvp_job *job, struct tvp_run *run)
+{
+    struct posix_stencil *s = job->state;
+    double t[4] = {0, 0, 0, 0}, t_begin = tvp_now(), t_retry = t_begin, loss_at = 0;
+    int err = 0;
+
+    if (!s)
+        return TVP_EWORKER;
+    if (s->pool->broken)
+        return s->pool->broken;
+    for (int attempt = 0;; attempt++) {
+        err = stencil_run_once(job, s, run, t);
+        if (!err)
+            break;
+        double now = tvp_now(), sent = now;
+        for (int w = 0; w < s->pool->count; w++)
+            sent = s->pool->w[w].sent > 0 && s->pool->w[w].sent < sent ? s->pool->w[w].sent : sent;
+        if (attempt >= POSIX_MAX_RESTARTS ||
+            !posix_pool_abandon(s->pool, err, s->replied, stencil_round_name(s->failed_round))) {
+            s->pool->broken = err;
+            return err;
+        }
+        run->recovered++;
+        run->t_detect += now - sent;
+        if (!loss_at)
+            loss_at = now;
+        (void)posix_pool_destroy(s->pool); /* reaped already: frees it */
+        s->pool = NULL;
+        stencil_free(s, 0); /* a barrier a worker died in is only unmapped */
+        job->state = NULL;
+        struct tvp_start st;
+        if ((err = posix_stencil_start(job, &st)))
+            return err;
+        s = job->state;
+        t_retry = tvp_now();
     }
     tvp_run_static(run, t[0], t[1], t[2], t[3]);
+    if (loss_at) {
+        run->t_recovery += tvp_now() - loss_at;
+        run->t_total += t_retry - t_begin; /* the failed attempts and the new pool */
+    }
     run->peak_rss_kb += tvp_peak_rss_kb();
     return 0;
 }

@@ -40,7 +40,12 @@
  * to the last FINISH command (with its map) written: the last unpack, the merge and the
  * maps' sending.  merge_bytes: the packed sets and the maps that crossed the pipes;
  * bytes_moved: the input sent (scatter+pipe), merge_bytes and the output through pipes
- * (ipc=shm: none). */
+ * (ipc=shm: none).
+ *
+ * A worker lost mid-run (end of file, EPIPE, or with --task-timeout a round it did not
+ * answer in time) takes its sets or its text with it; with recovery on (--inject,
+ * --task-timeout) every worker is ended, a new pool started and the whole run run again
+ * (posix_pool_abandon, posix_table_run). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +100,8 @@ struct posix_table {
     const struct tvp_labels **sets; /* [workers]: peer[w].sets, for tvp_table_merge */
     uint32_t **maps;             /* [workers]: peer[w].map */
     double t_last_set;           /* when the last FIT reply was whole */
+    char *replied;               /* [workers]: the reply of the current round is whole */
+    uint32_t failed_round;       /* the round a run was in when it failed */
 };
 
 static const char empty_text[1] = "";
@@ -187,6 +194,7 @@ static int table_child_fit(struct table_child *c, struct posix_msg *r)
     me->end = c->own ? c->own_len : c->part.end;
     me->line = c->part.line;
     c->pack.len = 0;
+    tvp_inject_point(); /* --inject: a table worker's task is its part's fit */
     int rc = tvp_table_fit(job, me, c->index, &e);
     if (!rc && job->table->mode == TVP_LENC_FIT &&
         (rc = tvp_lenc_pack_sets(job->table, me->sets, &c->pack))) {
@@ -254,6 +262,7 @@ static int table_child_serve(void *arg, struct posix_msg *m)
         if (m->payload)
             return TVP_EWORKER;
         tvp_lenc_worker_reset(&c->lw);
+        tvp_inject_run(m->chunk != 0); /* RUN says whether the run is a timed one */
         c->stage = ST_RUN;
         return send_two(c->res, &r, NULL, 0, NULL, 0);
     case POSIX_MSG_INPUT:
@@ -463,26 +472,21 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
     for (int w = 0; w < p->count; w++)
         s->peer[w].state = RX_HEAD;
     while (left > 0) {
-        nfds_t nfd = 0;
-        for (int w = 0; w < p->count; w++) {
-            if (s->peer[w].state != RX_DONE) {
-                p->pfd[nfd] = (struct pollfd){.fd = p->w[w].res, .events = POLLIN};
-                p->pfd_worker[nfd++] = w;
-            }
-        }
-        if (poll(p->pfd, nfd, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return TVP_ESYS;
-        }
+        nfds_t nfd;
+        for (int w = 0; w < p->count; w++)
+            s->replied[w] = s->peer[w].state == RX_DONE;
+        if ((err = posix_pool_poll(p, s->replied, &nfd))) /* TVP_EWORKER: hung (timeout) */
+            return err;
         for (nfds_t i = 0; i < nfd; i++) {
             if (!p->pfd[i].revents) /* POLLHUP/POLLERR too: the read sees the end of file */
                 continue;
             int w = p->pfd_worker[i], fd = p->w[w].res;
             struct table_peer *q = &s->peer[w];
             if (q->state == RX_HEAD) {
-                if ((err = posix_msg_recv(fd, &q->m)))
+                if ((err = posix_msg_recv(fd, &q->m))) {
+                    p->w[w].gone = err == TVP_EWORKER; /* end of file: it died */
                     return err;
+                }
                 if (q->m.err)
                     return q->m.err < 0 ? q->m.err : TVP_EWORKER;
                 if (q->m.type != type)
@@ -495,8 +499,10 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
                 ssize_t n = read(fd, q->dst + q->got, (size_t)q->m.payload - q->got);
                 if (n < 0 && errno != EINTR && errno != EAGAIN)
                     return TVP_ESYS;
-                if (n == 0)
-                    return TVP_EWORKER; /* it died */
+                if (n == 0) {
+                    p->w[w].gone = 1; /* it died */
+                    return TVP_EWORKER;
+                }
                 if (n > 0 && (q->got += (size_t)n) == q->m.payload)
                     q->state = RX_DONE;
             }
@@ -515,8 +521,9 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
 static int table_send(struct tvp_job *job, struct posix_table *s, int w, uint32_t type,
                       struct tvp_run *run)
 {
-    struct posix_msg m = {.type = type};
+    struct posix_msg m = {.type = type, .chunk = type == POSIX_MSG_RUN ? (uint64_t)job->timed : 0};
     const void *payload = NULL;
+    s->pool->w[w].sent = tvp_now(); /* --task-timeout counts from here */
     if (type == POSIX_MSG_INPUT && s->send_input) {
         payload = job->text + s->parts[w].begin;
         m.payload = s->parts[w].end - s->parts[w].begin;
@@ -527,7 +534,10 @@ static int table_send(struct tvp_job *job, struct posix_table *s, int w, uint32_
         run->merge_bytes += m.payload;
         run->bytes_moved += m.payload;
     }
-    return posix_msg_send(s->pool->w[w].cmd, &m, payload);
+    int err = posix_msg_send(s->pool->w[w].cmd, &m, payload);
+    if (err == TVP_EWORKER) /* EPIPE: it is dead */
+        s->pool->w[w].gone = 1;
+    return err;
 }
 
 /* One lockstep round. */
@@ -535,6 +545,7 @@ static int table_round(struct tvp_job *job, struct posix_table *s, uint32_t type
                        struct tvp_run *run)
 {
     int err;
+    s->failed_round = type;
     for (int w = 0; w < s->pool->count; w++)
         if ((err = table_send(job, s, w, type, run)))
             return err;
@@ -576,6 +587,7 @@ static int table_compute(struct tvp_job *job, struct posix_table *s, struct tvp_
         if ((err = tvp_table_merge(job, s->sets, s->maps)))
             return err;
     }
+    s->failed_round = POSIX_MSG_FINISH;
     for (int w = 0; w < s->workers; w++)
         if ((err = table_send(job, s, w, POSIX_MSG_FINISH, run)))
             return err;
@@ -608,6 +620,7 @@ static void table_free(struct posix_table *s, size_t nsel)
     free(s->errs);
     free(s->sets);
     free(s->maps);
+    free(s->replied);
     free(s);
 }
 
@@ -631,7 +644,8 @@ int posix_table_start(struct tvp_job *job, struct tvp_start *st)
     s->errs = calloc(n, sizeof *s->errs);
     s->sets = calloc(n, sizeof *s->sets);
     s->maps = calloc(n, sizeof *s->maps);
-    if (!s->parts || !s->peer || !s->errs || !s->sets || !s->maps)
+    s->replied = calloc(n, 1);
+    if (!s->parts || !s->peer || !s->errs || !s->sets || !s->maps || !s->replied)
         err = TVP_ENOMEM;
     for (size_t w = 0; !err && w < n; w++) {
         struct table_peer *q = &s->peer[w];
@@ -667,18 +681,15 @@ int posix_table_start(struct tvp_job *job, struct tvp_start *st)
     return 0;
 }
 
-int posix_table_run(struct tvp_job *job, struct tvp_run *run)
+/* One attempt at a run.  *failed: a worker's error (bad input), the pool still in protocol. */
+static int table_run_once(struct tvp_job *job, struct posix_table *s, struct tvp_run *run,
+                          double t[5], int *failed)
 {
-    struct posix_table *s = job->state;
-    double t[5];
-    int err, failed = 0;
-
-    if (!s)
-        return TVP_EWORKER;
-    if (s->pool->broken)
-        return s->pool->broken;
-    run->bytes_moved = 0;
+    int err;
+    run->bytes_moved = run->merge_bytes = 0;
     run->peak_rss_kb = 0;
+    run->t_parse = run->t_fit = run->t_merge = run->t_encode = run->t_format = 0;
+    run->rows = 0;
     t[0] = tvp_now();
     err = table_round(job, s, POSIX_MSG_RUN, run);
     t[1] = tvp_now();
@@ -686,19 +697,79 @@ int posix_table_run(struct tvp_job *job, struct tvp_run *run)
         err = table_round(job, s, POSIX_MSG_INPUT, run);
     t[2] = tvp_now();
     if (!err)
-        err = table_compute(job, s, run, &failed);
+        err = table_compute(job, s, run, failed);
     t[3] = tvp_now();
     if (!err)
         err = table_round(job, s, POSIX_MSG_OUTPUT, run);
     t[4] = tvp_now();
     if (!err) /* untimed */
         err = table_round(job, s, POSIX_MSG_REPORT, run);
+    return err;
+}
+
+static const char *table_round_name(uint32_t type)
+{
+    switch (type) {
+    case POSIX_MSG_RUN: return "at the start of a run";
+    case POSIX_MSG_INPUT: return "while its part came in";
+    case POSIX_MSG_FIT: return "during its part's parse and fit";
+    case POSIX_MSG_FINISH: return "during its part's encode and format";
+    case POSIX_MSG_OUTPUT: return "while its part's text went back";
+    default: return "while reporting";
+    }
+}
+
+/* A worker lost mid-run takes its local sets (the merge needs every worker's) or its part's
+ * text with it: with recovery on (--inject, --task-timeout) every worker is ended, a new
+ * pool started and the whole run run again (a run-level retry); the row has the retried
+ * run's phases, t_total with the lost time added. */
+int posix_table_run(struct tvp_job *job, struct tvp_run *run)
+{
+    struct posix_table *s = job->state;
+    double t[5], t_begin = tvp_now(), t_retry = t_begin, loss_at = 0;
+    int err, failed = 0;
+
+    if (!s)
+        return TVP_EWORKER;
+    if (s->pool->broken)
+        return s->pool->broken;
+    for (int attempt = 0;; attempt++) {
+        failed = 0;
+        for (int w = 0; w < s->workers; w++)
+            s->replied[w] = 0;
+        err = table_run_once(job, s, run, t, &failed);
+        if (!err || failed)
+            break;
+        double now = tvp_now(), sent = now;
+        for (int w = 0; w < s->pool->count; w++)
+            sent = s->pool->w[w].sent > 0 && s->pool->w[w].sent < sent ? s->pool->w[w].sent : sent;
+        if (attempt >= POSIX_MAX_RESTARTS ||
+            !posix_pool_abandon(s->pool, err, s->replied, table_round_name(s->failed_round)))
+            break;
+        run->recovered++;
+        run->t_detect += now - sent;
+        if (!loss_at)
+            loss_at = now;
+        (void)posix_pool_destroy(s->pool); /* reaped already: frees it */
+        s->pool = NULL;
+        table_free(s, job->table->nsel);
+        job->state = NULL;
+        struct tvp_start st;
+        if ((err = posix_table_start(job, &st)))
+            return err;
+        s = job->state;
+        t_retry = tvp_now();
+    }
     if (err) {
         if (!failed) /* the protocol's state is lost */
             s->pool->broken = err;
         return err;
     }
     tvp_run_static(run, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
+    if (loss_at) {
+        run->t_recovery += tvp_now() - loss_at;
+        run->t_total += t_retry - t_begin; /* the failed attempts and the new pool */
+    }
     run->peak_rss_kb += tvp_peak_rss_kb();
     return 0;
 }

@@ -159,7 +159,7 @@ def main():
             "pixels_per_s": 0, "rows_per_s": 0, "fields_per_s": 0,
             "bytes_moved": moved, "halo_bytes": 0, "merge_bytes": 0, "peak_rss_kb": "",
             "checksum_sum": "0x%016x" % got_sum, "checksum_crc64": "",
-            "verified": 1 if ok else 0,
+            "verified": 1 if ok else 0, "recovered": 0, "t_detect": 0, "t_recovery": 0,
         }
         for k in ("t_startup", "t_compute", "t_collect", "t_total"):
             f[k] = "%.9f" % f[k]

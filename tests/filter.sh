@@ -542,14 +542,14 @@ cp "$T/stdout" "$T/r.csv"
 run_tvp "$BE" "$W" "${rec[@]}" --format json
 check_eq "record json: exit status" "$RC" 0 || show "$T/stderr"
 cp "$T/stdout" "$T/r.json"
-check_eq "record csv: header (schema 3)" "$(head -n 1 "$T/r.csv")" "$CSV_HEADER"
+check_eq "record csv: header (schema 4)" "$(head -n 1 "$T/r.csv")" "$CSV_HEADER"
 check_eq "record csv: schema, n, seed, width, height, channels, filters, iterations" \
     "$(csv_get "$T/r.csv" schema n seed width height channels filters iterations | sort -u)" \
-    "3"$'\t'"693"$'\t'"5"$'\t'"33"$'\t'"21"$'\t'"1"$'\t'"box3,sharpen"$'\t'"3"
+    "4"$'\t'"693"$'\t'"5"$'\t'"33"$'\t'"21"$'\t'"1"$'\t'"box3,sharpen"$'\t'"3"
 check_eq "record json: lines" "$(wc -l <"$T/r.json")" 2
 # the JSON's numbers are unquoted, its strings quoted
 for kv in '"width":33' '"height":21' '"channels":1' '"filters":"box3,sharpen"' '"iterations":3' \
-    '"workload":"filter"' '"n":693' '"seed":5' '"schema":3'; do
+    '"workload":"filter"' '"n":693' '"seed":5' '"schema":4'; do
     check_eq "record json: $kv on every line" "$(grep -c -F -e "$kv" "$T/r.json")" 2
 done
 check_eq "record json: pixels_per_s, halo_bytes are numbers" \

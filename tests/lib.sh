@@ -192,8 +192,8 @@ csv_rows() {
     echo $(($(wc -l <"$1") - 1))
 }
 
-# the record's CSV header, schema 3 (common/record.c tvp_record_csv_header)
-CSV_HEADER="schema,tool_version,git_commit,timestamp_utc,host,backend,workload,input,n,seed,width,height,channels,filters,iterations,columns,fields,classes,schedule,chunk,data,ipc,workers,bind,cpus,oversubscribed,transport,repeat,warmup,t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,t_parse,t_fit,t_merge,t_encode,t_format,items_per_s,bytes_per_s,pixels_per_s,rows_per_s,fields_per_s,bytes_moved,halo_bytes,merge_bytes,peak_rss_kb,checksum_sum,checksum_crc64,verified"
+# the record's CSV header, schema 4 (common/record.c tvp_record_csv_header)
+CSV_HEADER="schema,tool_version,git_commit,timestamp_utc,host,backend,workload,input,n,seed,width,height,channels,filters,iterations,columns,fields,classes,schedule,chunk,data,ipc,workers,bind,cpus,oversubscribed,transport,repeat,warmup,t_init,t_touch,t_startup,t_distribute,t_compute,t_collect,t_total,t_parse,t_fit,t_merge,t_encode,t_format,items_per_s,bytes_per_s,pixels_per_s,rows_per_s,fields_per_s,bytes_moved,halo_bytes,merge_bytes,peak_rss_kb,checksum_sum,checksum_crc64,verified,recovered,t_detect,t_recovery"
 
 # stderr may hold only the oversubscription warning (and, for mpirun, nothing else)
 check_stderr_clean() {
