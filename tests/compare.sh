@@ -21,8 +21,8 @@ sweep() {
     LAST_CMD="scripts/tvp compare $*"
     RC=0
     # one data mode (the default is both) unless the case says, or resumes with its own
-    local data=(--data local)
-    case " $* " in *" --data "* | *" --resume "*) data=() ;; esac
+    local data=(--data local --no-probes) # (probes: tests/report.sh probes)
+    case " $* " in *" --data "* | *" --resume "*) data=(--no-probes) ;; esac
     timeout -k 5 "$SWEEP_TIMEOUT" "$TVP" compare ${data[@]+"${data[@]}"} "$@" >"$T/$name.out" 2>&1 || RC=$?
 }
 
@@ -128,7 +128,7 @@ os.execv(sys.argv[1], sys.argv[1:])')
 fi
 set -m # its own process group: a background job of a script would ignore SIGINT
 ${LAUNCH[@]+"${LAUNCH[@]}"} "$TVP" compare --workloads squares --backends serial,openmp,posix --workers 1,2 --repeat 3 \
-    --data local --no-python --no-report --out "$C" -- squares: --n 20M --seed "$TAG" >"$T/c.out" 2>&1 &
+    --data local --no-probes --no-python --no-report --out "$C" -- squares: --n 20M --seed "$TAG" >"$T/c.out" 2>&1 &
 pid=$!
 set +m
 # shellcheck disable=SC2034 # (fail prints it)
