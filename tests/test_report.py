@@ -373,6 +373,26 @@ class VerdictText(unittest.TestCase):
         self.assertEqual((v.winner, v.reason), ("processes", "compute"))
         self.assertEqual(v.short, "threads' compute phase is 1.33× longer")
 
+    def test_noise_overlapping_runs(self):
+        # medians 6 against 8 ms, but threads' runs spread up to 9 ms: Q3 (8.75) >= Q1 (8)
+        rows = run_rows("serial", 1, [0.010])
+        rows += run_rows("openmp", 2, [0.005, 0.006, 0.008, 0.009], phases=(0, 0, None, 0))
+        rows += run_rows("posix", 2, [0.008, 0.008, 0.008, 0.008], phases=(0, 0, None, 0),
+                         ipc="shm")
+        res = results_of(rows)
+        v = rt.Verdict(config(res, "openmp", 2), config(res, "posix", 2))
+        self.assertEqual((v.winner, v.noisy), ("threads", True))
+        self.assertTrue(v.short.endswith("(IQRs overlap: within noise)"))
+        # apart: no such remark
+        rows = run_rows("serial", 1, [0.010])
+        rows += run_rows("openmp", 2, [0.005, 0.006, 0.006, 0.007], phases=(0, 0, None, 0))
+        rows += run_rows("posix", 2, [0.008, 0.008, 0.008, 0.008], phases=(0, 0, None, 0),
+                         ipc="shm")
+        res = results_of(rows)
+        v = rt.Verdict(config(res, "openmp", 2), config(res, "posix", 2))
+        self.assertFalse(v.noisy)
+        self.assertNotIn("noise", v.short)
+
     def test_reference_at_another_n(self):
         # compare runs python-mp at a smaller n than tvp, with bind=none in its key.
         # openmp: 50 ms / 1000 items = 50 us per item; python-mp: 20 ms / 100 = 200 us per

@@ -234,6 +234,7 @@ class Config:
         self.t_min = min(tt) if tt else None
         self.t_max = max(tt) if tt else None
         self.t_iqr = iqr(tt)
+        self.t_q1, self.t_q3 = quantile(tt, 0.25), quantile(tt, 0.75)
         self.t_mad = mad(tt)
         self.med = {f: median([num(r.get(f)) for r in timed]) for f in MEDIAN_FIELDS}
         self.oversubscribed = any(r.get("oversubscribed") == "1" for r in rows)

@@ -129,6 +129,13 @@ class Verdict:
         win, lose = (threads, procs) if self.winner == "threads" else (procs, threads)
         self.win, self.lose = win, lose
         self.reason, self.long, self.short = self._explain()
+        # a winner whose slower runs reach the loser's faster ones is not beyond noise
+        wq3, lq1 = getattr(win, "t_q3", None), getattr(lose, "t_q1", None)
+        self.noisy = (not self.tie and wq3 is not None and lq1 is not None and wq3 >= lq1)
+        if self.noisy:
+            self.long += ("; but the two runs' interquartile ranges of t_total overlap, so "
+                          "this is within this machine's run-to-run noise")
+            self.short += " (IQRs overlap: within noise)"
 
     def _explain(self):
         th, pr = self.threads, self.procs
