@@ -211,4 +211,14 @@ check "f: ... with their keys" grep -q -F '[1/12] squares|serial|w=1|data=local|
 check "f: and the count" grep -q '^12 configurations' "$T/f.out"
 check "f: runs nothing, makes no folder" test ! -e "$T/f"
 
+# ---- --mpi-transport: tvp-mpi over TCP beside shared memory --------------------------------------
+sweep g --dry-run --workloads squares --backends mpi --workers 2 --mpi-transport both
+check_eq "g: --mpi-transport both --dry-run: exit status" "$RC" 0 || show "$T/g.out"
+check "g: the shared-memory configuration (btl self,vader, key ipc=none)" \
+    grep -q -- "--mca btl self,vader .*-np 2 .*tvp-mpi squares" "$T/g.out"
+check "g: the TCP configuration (btl tcp,self, key ipc=tcp)" grep -q "ipc=tcp" "$T/g.out"
+check "g: ... launched over tcp" grep -q -- "--mca btl tcp,self .*-np 2 .*tvp-mpi squares" "$T/g.out"
+sweep g2 --dry-run --workloads squares --backends mpi --workers 2 --mpi-transport udp
+check_eq "g: --mpi-transport udp is refused" "$RC" 2
+
 finish

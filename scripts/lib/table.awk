@@ -13,7 +13,9 @@ FNR == 1 { header(); next }
     if (opt("status", "ok") != "ok") { skipped++; next }
     g = opt("workload", "squares") SUBSEP opt("scaling", "strong") SUBSEP opt("size", "")
     if (!(g in gseen)) { gorder[++ngroups] = g; gseen[g] = 1 }
-    k = g SUBSEP get("backend") SUBSEP get("data") SUBSEP get("schedule") SUBSEP get("ipc") SUBSEP get("workers")
+    ipc = get("ipc")
+    if (get("backend") == "mpi" && opt("transport", "") ~ /btl=tcp/) ipc = "tcp" # --mpi-transport tcp
+    k = g SUBSEP get("backend") SUBSEP get("data") SUBSEP get("schedule") SUBSEP ipc SUBSEP get("workers")
     if (!(k in cnt)) { order[++nkeys] = k; cnt[k] = 0; ver[k] = 1; grp[k] = g }
     i = ++cnt[k]
     tot[k, i] = num("t_total")
