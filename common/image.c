@@ -422,19 +422,10 @@ int tvp_image_read(const char *path, uint64_t max_pixels, struct tvp_image *im, 
                    size_t errlen)
 {
     memset(im, 0, sizeof *im);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* any file but a directory: the image is streamed, its size not needed */
+    int fd = tvp_open_input(path, "an image file", 0, NULL, err, errlen);
     if (fd < 0)
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return tvp_errorf(TVP_EINPUT, err, errlen, "%s: is a directory, not an image file", path);
-    }
+        return fd;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         int e = errno;

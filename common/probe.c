@@ -96,6 +96,14 @@ void tvp_probe_stats_of(const double *samples, int n, struct tvp_probe_stats *st
 
 /* ---- rows and the sink ---------------------------------------------------------------- */
 
+int tvp_probe_run(const struct tvp_probe_ctx *ctx, tvp_probe_fn *const probes[TVP_PROBE_COUNT],
+                  struct tvp_probe_sink *out)
+{
+    if ((int)ctx->id < 0 || ctx->id >= TVP_PROBE_COUNT || !probes[ctx->id])
+        return TVP_ENOSYS;
+    return probes[ctx->id](ctx, out);
+}
+
 void tvp_probe_row_init(struct tvp_probe_row *r, const char *what, int workers,
                         const char *placement)
 {
@@ -409,6 +417,64 @@ out:
     return rc;
 }
 
+/* ---- the pair's rows ------------------------------------------------------------------------ */
+
+int tvp_probe_ipc_rows(const struct tvp_probe_ctx *ctx, const struct tvp_probe_runner *r,
+                       const struct tvp_probe_mech *mech, size_t nmech, const int pus[2],
+                       const char *place, struct tvp_probe_sink *out)
+{
+    uint64_t sizes[64];
+    int nsizes = tvp_probe_sizes(ctx->max_size, sizes, 64), rc = 0;
+    for (size_t m = 0; m < nmech && !rc; m++) {
+        for (int k = 0; k < nsizes && !rc; k++) {
+            struct tvp_probe_row row, bw;
+            tvp_probe_row_init(&row, mech[m].what, 2, place);
+            tvp_probe_row_init(&bw, mech[m].what, 2, place);
+            r->set(r->arg, mech[m].rtt, sizes[k]);
+            if ((rc = tvp_probe_epcc(ctx, r->loop, tvp_probe_ref_empty, r->arg, 0, &row)))
+                break;
+            r->set(r->arg, mech[m].bw, sizes[k]);
+            if ((rc = tvp_probe_epcc(ctx, r->loop, tvp_probe_ref_empty, r->arg, 0, &bw)))
+                break;
+            row.size_bytes = sizes[k];
+            row.bandwidth_MBps = bw.us.median > 0 ? (double)sizes[k] / bw.us.median : NAN;
+            snprintf(row.notes, sizeof row.notes, "PUs %d,%d; %s", pus[0], pus[1], mech[m].notes);
+            if (r->emits)
+                rc = tvp_probe_emit(out, &row);
+        }
+        if (rc && !out->err[0])
+            rc = r->failed(r->arg, rc, mech[m].what, out);
+    }
+    return rc;
+}
+
+int tvp_probe_switch_rows(const struct tvp_probe_ctx *ctx, const struct tvp_probe_runner *r,
+                          uint32_t op, uint64_t size, const char *what, const char *place,
+                          const int pus[2], uint64_t row_size, const char *notes,
+                          struct tvp_probe_sink *out)
+{
+    struct tvp_probe_row row;
+    tvp_probe_row_init(&row, what, 2, place);
+    r->set(r->arg, op, size);
+    int rc = tvp_probe_epcc(ctx, r->loop, tvp_probe_ref_empty, r->arg, 0, &row);
+    if (rc)
+        return r->failed(r->arg, rc, what, out);
+    if (!r->emits)
+        return 0;
+    row.size_bytes = row_size;
+    snprintf(row.notes, sizeof row.notes, "PUs %d,%d; %s", pus[0], pus[1], notes);
+    if ((rc = tvp_probe_emit(out, &row)) || pus[0] != pus[1])
+        return rc;
+    snprintf(row.what, sizeof row.what, "context switch (%s)", what);
+    struct tvp_probe_stats *u = &row.us;
+    u->mean /= 2, u->median /= 2, u->min /= 2, u->max /= 2, u->sd /= 2;
+    u->ci95_lo /= 2, u->ci95_hi /= 2;
+    snprintf(row.notes, sizeof row.notes,
+             "PUs %d,%d: one PU, so a round trip is two switches; this row is it / 2", pus[0],
+             pus[1]);
+    return tvp_probe_emit(out, &row);
+}
+
 /* ---- the futex flag ------------------------------------------------------------------------- */
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, int shared,
@@ -542,6 +608,28 @@ int tvp_probe_mem_parse(const char *text, struct tvp_probe_mem *m)
         line = line ? line + 1 : NULL;
     }
     return seen == 3 ? 0 : TVP_EINPUT;
+}
+
+int tvp_probe_emit_mem(struct tvp_probe_sink *out, const char *phase, const char *who,
+                       int workers, uint64_t size, long rss, long pss, const char *notes)
+{
+    struct tvp_probe_row row;
+    char what[64];
+    snprintf(what, sizeof what, "after %s: %s", phase, who);
+    tvp_probe_row_init(&row, what, workers, "-");
+    row.size_bytes = size;
+    row.rss_kb = rss;
+    row.pss_kb = pss;
+    snprintf(row.notes, sizeof row.notes, "%s", notes);
+    return tvp_probe_emit(out, &row);
+}
+
+int tvp_probe_emit_mem_total(struct tvp_probe_sink *out, const char *phase, int workers,
+                             uint64_t size, long rss, long pss, const char *notes)
+{
+    int rc = tvp_probe_emit_mem(out, phase, "total", workers, size, rss, pss, notes);
+    return rc ? rc : tvp_probe_emit_mem(out, phase, "per worker", workers, size, rss / workers,
+                                        pss / workers, "total / workers");
 }
 
 /* a whole /proc file (their size is 0 to stat) into a malloc'd, NUL-terminated buffer */

@@ -18,7 +18,10 @@
  *   - a command channel for a pair of workers built on it (one runs the timing loop, the
  *     other serves), the RSS/PSS reader (/proc/PID/smaps_rollup, or summing
  *     /proc/PID/smaps);
- *   - the message sizes of `ipc` and the placement names.
+ *   - the message sizes of `ipc` and the placement names;
+ *   - the rows every backend makes alike: ipc's size sweep (latency and MB/s per size and
+ *     mechanism), switch's round trip and context switch rows, the memory rows, and the
+ *     dispatch of `probe NAME` to a backend's table of probes.
  *
  * Under MPI the ranks are the workers and rank 0 emits the rows (other ranks may call
  * tvp_probe_emit too: the driver writes only the root's sink).  tvp_probe_epcc's decisions
@@ -49,6 +52,15 @@ extern const char *const tvp_probe_names[TVP_PROBE_COUNT]; /* "spawn", "ipc", "s
 int tvp_probe_find(const char *name);
 /* "spawn, ipc, switch, memory", for messages. */
 void tvp_probe_known(char *buf, size_t len);
+
+/* A backend's probe, one of its table (tvp_probe_run). */
+struct tvp_probe_ctx;
+struct tvp_probe_sink;
+typedef int tvp_probe_fn(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out);
+/* The backend's probe for ctx->id: probes[ctx->id](ctx, out), or TVP_ENOSYS (no such probe:
+ * ctx->id out of range or its entry NULL). */
+int tvp_probe_run(const struct tvp_probe_ctx *ctx, tvp_probe_fn *const probes[TVP_PROBE_COUNT],
+                  struct tvp_probe_sink *out);
 
 /* defaults of the probe options */
 #define TVP_PROBE_DEFAULT_WORKERS 2
@@ -228,7 +240,50 @@ static inline int tvp_probe_pair_recv(struct tvp_probe_pair *p, struct tvp_probe
                   : tvp_probe_flag_wait(&p->pong, me->pong += 1, p->spins, p->shared, me->watch);
 }
 
+/* ---- the pair's rows: ipc and switch, alike in every backend ---------------------------
+ * A backend's pair measures with one loop function whose handover (pipe, flag, MPI_Send,
+ * ...) is one of its own ops, of a message size; the rows are made here. */
+struct tvp_probe_runner {
+    tvp_probe_loop_fn *loop;                            /* inner handovers (EPCC's test) */
+    void (*set)(void *arg, uint32_t op, uint64_t size); /* what the next loops hand over */
+    /* the measurement called what failed with rc: its reason into out->err; returns the rc
+     * the probe is to return */
+    int (*failed)(void *arg, int rc, const char *what, struct tvp_probe_sink *out);
+    void *arg;
+    int emits; /* this worker emits the rows (tvp-mpi: rank 0, while both ranks measure) */
+};
+/* One mechanism of ipc. */
+struct tvp_probe_mech {
+    const char *what;  /* the rows' what */
+    uint32_t rtt, bw;  /* the backend's ops: a round trip of size bytes; size bytes one way,
+                          then an acknowledgement */
+    const char *notes; /* the rows' notes, after "PUs a,b; " */
+};
+/* ipc: for each mechanism, for each size of tvp_probe_sizes(ctx->max_size), one row: the
+ * round trip (tvp_probe_epcc, the empty reference subtracted), and MB/s = size / the median
+ * of the one-way loop.  A failure (measuring or emitting) stops it: r->failed with the
+ * mechanism's what, when out->err is still empty. */
+int tvp_probe_ipc_rows(const struct tvp_probe_ctx *ctx, const struct tvp_probe_runner *r,
+                       const struct tvp_probe_mech *mech, size_t nmech, const int pus[2],
+                       const char *place, struct tvp_probe_sink *out);
+/* switch: a row of the round trip of op (loops of size bytes; the row says row_size), notes
+ * "PUs a,b; " + notes; and when pus[0] == pus[1] (one PU: a round trip is two switches)
+ * another, "context switch (what)", with every time halved.  A failed measurement:
+ * r->failed's rc. */
+int tvp_probe_switch_rows(const struct tvp_probe_ctx *ctx, const struct tvp_probe_runner *r,
+                          uint32_t op, uint64_t size, const char *what, const char *place,
+                          const int pus[2], uint64_t row_size, const char *notes,
+                          struct tvp_probe_sink *out);
+
 /* ---- memory -------------------------------------------------------------------------- */
+/* A row of the memory probe: "after PHASE: WHO", size the input, RSS and PSS in kB. */
+int tvp_probe_emit_mem(struct tvp_probe_sink *out, const char *phase, const char *who,
+                       int workers, uint64_t size, long rss, long pss, const char *notes);
+/* The rows "after PHASE: total" (rss and pss, with notes) and "after PHASE: per worker"
+ * (total / workers). */
+int tvp_probe_emit_mem_total(struct tvp_probe_sink *out, const char *phase, int workers,
+                             uint64_t size, long rss, long pss, const char *notes);
+
 struct tvp_probe_mem {
     long rss_kb, pss_kb;
     long shared_kb, private_kb; /* Shared_Clean + Shared_Dirty, Private_Clean + _Dirty */

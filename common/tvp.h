@@ -224,6 +224,11 @@ int tvp_atomic_close(struct tvp_atomic *a, int ok);
  * number of bytes read (less than len only at end of file) or TVP_ESYS. */
 ssize_t tvp_read_full(int fd, void *buf, size_t len);
 int tvp_write_full(int fd, const void *buf, size_t len);
+/* Opens an input file for reading: the file descriptor (>= 0), or TVP_EINPUT with "PATH:
+ * cannot open: why", "PATH: is a directory, not WHAT", or (regular set: only a regular
+ * file will do) "PATH: not a regular file, not WHAT".  *size (NULL: not wanted): its size. */
+int tvp_open_input(const char *path, const char *what, int regular, size_t *size, char *err,
+                   size_t errlen);
 /* A whole regular file into a malloc'd *buf (one byte more, a NUL after the *len bytes).
  * TVP_EINPUT with "PATH: cannot open: why" or "PATH: is a directory, not WHAT"; TVP_ENOMEM;
  * TVP_ESYS "PATH: cannot read: why" (errno kept). */

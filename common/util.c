@@ -220,11 +220,9 @@ int tvp_write_full(int fd, const void *buf, size_t len)
     return 0;
 }
 
-int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, char *err,
-                  size_t errlen)
+int tvp_open_input(const char *path, const char *what, int regular, size_t *size, char *err,
+                   size_t errlen)
 {
-    *buf = NULL;
-    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -234,13 +232,26 @@ int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, c
         close(fd);
         return tvp_errorf(TVP_EINPUT, err, errlen, "%s: cannot open: %s", path, strerror(e));
     }
-    if (!S_ISREG(sb.st_mode)) {
+    if (S_ISDIR(sb.st_mode) || (regular && !S_ISREG(sb.st_mode))) {
         int dir = S_ISDIR(sb.st_mode);
         close(fd);
         return tvp_errorf(TVP_EINPUT, err, errlen, "%s: %s, not %s", path,
                           dir ? "is a directory" : "not a regular file", what);
     }
-    size_t size = (size_t)sb.st_size;
+    if (size)
+        *size = (size_t)sb.st_size;
+    return fd;
+}
+
+int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, char *err,
+                  size_t errlen)
+{
+    *buf = NULL;
+    *len = 0;
+    size_t size;
+    int fd = tvp_open_input(path, what, 1, &size, err, errlen);
+    if (fd < 0)
+        return fd;
     char *b = malloc(size + 1);
     if (!b) {
         close(fd);

@@ -577,6 +577,19 @@ static int pair_check(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *ou
 
 /* ---- ipc ------------------------------------------------------------------------------------ */
 
+static void pair_set(void *arg, uint32_t op, uint64_t size)
+{
+    struct pair *p = arg;
+    p->op = op;
+    p->size = size;
+}
+
+static int pair_failed(void *arg, int rc, const char *what, struct tvp_probe_sink *out)
+{
+    (void)arg;
+    return ERR(rc, "%s: %s", what, tvp_strerror(rc));
+}
+
 static int probe_ipc(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
     int rc = pair_check(ctx, out), pus[2];
@@ -591,31 +604,13 @@ static int probe_ipc(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out
     struct pair p;
     if ((rc = pair_open(ctx, &p, (size_t)ctx->max_size, out)))
         return probe_end(ctx, rc, out);
-    uint64_t sizes[64];
-    int nsizes = tvp_probe_sizes(ctx->max_size, sizes, 64);
-    const char *place = pair_placement(ctx, pus);
-    for (int k = 0; k < nsizes && !rc; k++) {
-        struct tvp_probe_row row, bw;
-        tvp_probe_row_init(&row, "MPI_Send/Recv", 2, place);
-        tvp_probe_row_init(&bw, "MPI_Send/Recv", 2, place);
-        p.size = sizes[k];
-        p.op = OP_RTT;
-        if ((rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, &p, 0, &row)))
-            break;
-        p.op = OP_BW;
-        if ((rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, &p, 0, &bw)))
-            break;
-        row.size_bytes = sizes[k];
-        row.bandwidth_MBps = bw.us.median > 0 ? (double)sizes[k] / bw.us.median : NAN;
-        snprintf(row.notes, sizeof row.notes,
-                 "PUs %d,%d; %.40s; latency: round trip of size bytes (osu_latency prints half); "
-                 "MB/s: size / one-way (send, recv, 1-byte ack)",
-                 pus[0], pus[1], ctx->world->transport);
-        if (ctx->world->rank == 0)
-            rc = tvp_probe_emit(out, &row);
-    }
-    if (rc && !out->err[0])
-        ERR(rc, "MPI_Send/Recv: %s", tvp_strerror(rc));
+    char notes[sizeof out->rows->notes];
+    snprintf(notes, sizeof notes,
+             "%.40s; latency: round trip of size bytes (osu_latency prints half); "
+             "MB/s: size / one-way (send, recv, 1-byte ack)", ctx->world->transport);
+    const struct tvp_probe_mech mech = {"MPI_Send/Recv", OP_RTT, OP_BW, notes};
+    const struct tvp_probe_runner r = {pair_loop, pair_set, pair_failed, &p, ctx->world->rank == 0};
+    rc = tvp_probe_ipc_rows(ctx, &r, &mech, 1, pus, pair_placement(ctx, pus), out);
     pair_close(&p);
     return probe_end(ctx, rc, out);
 }
@@ -656,34 +651,6 @@ static int yield_when_idle(void)
     return yes;
 }
 
-static int switch_rows(const struct tvp_probe_ctx *ctx, struct pair *p, uint32_t op,
-                       const char *what, const char *place, const int pus[2], const char *how,
-                       struct tvp_probe_sink *out)
-{
-    struct tvp_probe_row row;
-    tvp_probe_row_init(&row, what, 2, place);
-    p->op = op;
-    p->size = 1;
-    int rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, p, 0, &row);
-    if (rc)
-        return ERR(rc, "%s: %s", what, tvp_strerror(rc));
-    if (ctx->world->rank != 0)
-        return 0;
-    row.size_bytes = 1;
-    snprintf(row.notes, sizeof row.notes, "PUs %d,%d; round trip of 1 byte; %s", pus[0], pus[1],
-             how);
-    if ((rc = tvp_probe_emit(out, &row)) || pus[0] != pus[1])
-        return rc;
-    snprintf(row.what, sizeof row.what, "context switch (%s)", what);
-    struct tvp_probe_stats *u = &row.us;
-    u->mean /= 2, u->median /= 2, u->min /= 2, u->max /= 2, u->sd /= 2;
-    u->ci95_lo /= 2, u->ci95_hi /= 2;
-    snprintf(row.notes, sizeof row.notes,
-             "PUs %d,%d: one PU, so a round trip is two switches; this row is it / 2", pus[0],
-             pus[1]);
-    return tvp_probe_emit(out, &row);
-}
-
 static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
     int rc = pair_check(ctx, out);
@@ -693,8 +660,8 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
     if ((rc = pair_open(ctx, &p, 64, out)))
         return probe_end(ctx, rc, out);
     int yield = yield_when_idle();
-    char how[160];
-    snprintf(how, sizeof how, "MPI_Send + MPI_Recv: %s; %.40s",
+    char how[192];
+    snprintf(how, sizeof how, "round trip of 1 byte; MPI_Send + MPI_Recv: %s; %.40s",
              yield > 0    ? "mpi_yield_when_idle=1: a waiting rank polls and sched_yield()s"
              : yield == 0 ? "Open MPI polls while it waits (mpi_yield_when_idle=0): on one PU, "
                             "time slices"
@@ -703,10 +670,11 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
     /* the runtime's own yield, when it has one, is enough: not two per test */
     p.yield = yield <= 0;
     const char *yield_how =
-        p.yield ? "MPI_Irecv, then MPI_Test + sched_yield() until it arrives (what "
-                  "mpi_yield_when_idle=1 does); measured before the polling row"
-                : "MPI_Irecv, then MPI_Test until it arrives (mpi_yield_when_idle=1: the runtime "
-                  "yields in it)";
+        p.yield ? "round trip of 1 byte; MPI_Irecv, then MPI_Test + sched_yield() until it "
+                  "arrives (what mpi_yield_when_idle=1 does); measured before the polling row"
+                : "round trip of 1 byte; MPI_Irecv, then MPI_Test until it arrives "
+                  "(mpi_yield_when_idle=1: the runtime yields in it)";
+    const struct tvp_probe_runner r = {pair_loop, pair_set, pair_failed, &p, ctx->world->rank == 0};
     int placed[2][2] = {{ctx->pu_same, ctx->pu_same}, {ctx->pu_same, ctx->pu_other}};
     for (int k = 0; k < 2 && !rc; k++) {
         if (placed[k][1] < 0)
@@ -719,8 +687,10 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
         }
         /* yielding first: a rank that polled a whole time slice away has used more CPU than
          * its peer, and the scheduler then lets it keep the PU across a few sched_yield()s */
-        rc = switch_rows(ctx, &p, OP_YIELD, "MPI+yield", place, placed[k], yield_how, out);
-        rc = rc ? rc : switch_rows(ctx, &p, OP_RTT, "MPI_Send/Recv", place, placed[k], how, out);
+        rc = tvp_probe_switch_rows(ctx, &r, OP_YIELD, 1, "MPI+yield", place, placed[k], 1,
+                                   yield_how, out);
+        rc = rc ? rc : tvp_probe_switch_rows(ctx, &r, OP_RTT, 1, "MPI_Send/Recv", place,
+                                             placed[k], 1, how, out);
     }
     pair_close(&p);
     return probe_end(ctx, rc, out);
@@ -755,20 +725,6 @@ static int mem_gather(struct mem_report *all, struct tvp_probe_sink *out)
     return 0;
 }
 
-static int mem_emit(struct tvp_probe_sink *out, const char *phase, const char *who, int W,
-                    uint64_t size, long rss, long pss, const char *notes)
-{
-    struct tvp_probe_row row;
-    char what[64];
-    snprintf(what, sizeof what, "after %s: %s", phase, who);
-    tvp_probe_row_init(&row, what, W, "-");
-    row.size_bytes = size;
-    row.rss_kb = rss;
-    row.pss_kb = pss;
-    snprintf(row.notes, sizeof row.notes, "%s", notes);
-    return tvp_probe_emit(out, &row);
-}
-
 /* the rows of one phase, at rank 0 */
 static int mem_rows(const struct tvp_probe_ctx *ctx, const char *phase, const struct mem_report *all,
                     const char *root_note, const char *rank_note, const char *total_note,
@@ -785,12 +741,10 @@ static int mem_rows(const struct tvp_probe_ctx *ctx, const char *phase, const st
         snprintf(notes, sizeof notes, "pid %ld, PU %d; %s", (long)all[r].pid, (int)all[r].pu,
                  r == 0 && root_note ? root_note : rank_note);
         rss += all[r].mem.rss_kb, pss += all[r].mem.pss_kb;
-        rc = mem_emit(out, phase, who, W, ctx->size_bytes, all[r].mem.rss_kb, all[r].mem.pss_kb,
-                      notes);
+        rc = tvp_probe_emit_mem(out, phase, who, W, ctx->size_bytes, all[r].mem.rss_kb,
+                                all[r].mem.pss_kb, notes);
     }
-    rc = rc ? rc : mem_emit(out, phase, "total", W, ctx->size_bytes, rss, pss, total_note);
-    return rc ? rc : mem_emit(out, phase, "per worker", W, ctx->size_bytes, rss / W, pss / W,
-                              "total / workers");
+    return rc ? rc : tvp_probe_emit_mem_total(out, phase, W, ctx->size_bytes, rss, pss, total_note);
 }
 
 static void make_input(uint64_t *in, size_t words)
@@ -892,11 +846,8 @@ int mpi_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_prob
 {
     (void)name;
     broken = 0;
-    switch (ctx->id) {
-    case TVP_PROBE_SPAWN: return probe_spawn(ctx, out);
-    case TVP_PROBE_IPC: return probe_ipc(ctx, out);
-    case TVP_PROBE_SWITCH: return probe_switch(ctx, out);
-    case TVP_PROBE_MEMORY: return probe_memory(ctx, out);
-    default: return TVP_ENOSYS;
-    }
+    static tvp_probe_fn *const probes[TVP_PROBE_COUNT] = {
+        [TVP_PROBE_SPAWN] = probe_spawn, [TVP_PROBE_IPC] = probe_ipc,
+        [TVP_PROBE_SWITCH] = probe_switch, [TVP_PROBE_MEMORY] = probe_memory};
+    return tvp_probe_run(ctx, probes, out);
 }

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -416,44 +415,36 @@ static int team_run(const struct tvp_probe_ctx *ctx, const int pus[2], size_t by
 
 /* ---- ipc ------------------------------------------------------------------------------ */
 
+static void team_set(void *arg, uint32_t op, uint64_t size)
+{
+    struct team2 *t = arg;
+    t->op = op;
+    t->size = size;
+}
+
+static int ipc_failed(void *arg, int rc, const char *what, struct tvp_probe_sink *out)
+{
+    (void)arg, (void)what;
+    return PERR(rc, "ipc: %s", tvp_strerror(rc));
+}
+
+static int switch_failed(void *arg, int rc, const char *what, struct tvp_probe_sink *out)
+{
+    (void)arg, (void)what;
+    return PERR(rc, "switch: %s", tvp_strerror(rc));
+}
+
 static int ipc_fn(struct team2 *t, const int pus[2], struct tvp_probe_sink *out)
 {
-    const struct tvp_probe_ctx *ctx = t->ctx;
-    uint64_t sizes[64];
-    int nsizes = tvp_probe_sizes(ctx->max_size, sizes, 64), rc = 0;
-    const char *place = tvp_probe_placement(pus[0], pus[1]);
-    static const struct {
-        const char *what;
-        uint32_t rtt, bw;
-        const char *notes;
-    } mech[] = {
+    static const struct tvp_probe_mech mech[] = {
         {"flag", OP_FLAG_RTT, OP_FLAG_BW,
          "shared buffer + futex flag (acquire/release spin, then sleep); latency: round trip; "
          "MB/s: copy in, flag, copy out, flag back"},
         {"barrier", OP_BARRIER_RTT, OP_BARRIER_BW,
          "shared buffer + omp barrier; latency: round trip (2 barriers); MB/s: copy in, "
          "barrier, copy out, barrier"}};
-    for (size_t m = 0; m < 2 && !rc; m++) {
-        for (int k = 0; k < nsizes && !rc; k++) {
-            struct tvp_probe_row row, bw;
-            tvp_probe_row_init(&row, mech[m].what, 2, place);
-            tvp_probe_row_init(&bw, mech[m].what, 2, place);
-            t->size = sizes[k];
-            t->op = mech[m].rtt;
-            if ((rc = tvp_probe_epcc(ctx, team_loop, tvp_probe_ref_empty, t, 0, &row)))
-                break;
-            t->op = mech[m].bw;
-            if ((rc = tvp_probe_epcc(ctx, team_loop, tvp_probe_ref_empty, t, 0, &bw)))
-                break;
-            row.size_bytes = sizes[k];
-            row.bandwidth_MBps = bw.us.median > 0 ? (double)sizes[k] / bw.us.median : NAN;
-            snprintf(row.notes, sizeof row.notes, "PUs %d,%d; %s", pus[0], pus[1], mech[m].notes);
-            rc = tvp_probe_emit(out, &row);
-        }
-    }
-    if (rc && !out->err[0])
-        PERR(rc, "ipc: %s", tvp_strerror(rc));
-    return rc;
+    const struct tvp_probe_runner r = {team_loop, team_set, ipc_failed, t, 1};
+    return tvp_probe_ipc_rows(t->ctx, &r, mech, 2, pus, tvp_probe_placement(pus[0], pus[1]), out);
 }
 
 static int probe_ipc(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
@@ -468,26 +459,10 @@ static int probe_ipc(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out
 
 static int switch_fn(struct team2 *t, const int pus[2], struct tvp_probe_sink *out)
 {
-    struct tvp_probe_row row;
-    int same = pus[0] == pus[1];
-    tvp_probe_row_init(&row, "futex", 2, same ? "same-core" : "different-cores");
-    t->op = OP_FUTEX_SWITCH;
-    t->size = 0;
-    int rc = tvp_probe_epcc(t->ctx, team_loop, tvp_probe_ref_empty, t, 0, &row);
-    if (rc)
-        return PERR(rc, "switch: %s", tvp_strerror(rc));
-    snprintf(row.notes, sizeof row.notes,
-             "PUs %d,%d; round trip, blocking (private futex flags, no spinning)", pus[0], pus[1]);
-    if ((rc = tvp_probe_emit(out, &row)) || !same)
-        return rc;
-    snprintf(row.what, sizeof row.what, "context switch (futex)");
-    struct tvp_probe_stats *u = &row.us;
-    u->mean /= 2, u->median /= 2, u->min /= 2, u->max /= 2, u->sd /= 2;
-    u->ci95_lo /= 2, u->ci95_hi /= 2;
-    snprintf(row.notes, sizeof row.notes,
-             "PUs %d,%d: one PU, so a round trip is two switches; this row is it / 2", pus[0],
-             pus[1]);
-    return tvp_probe_emit(out, &row);
+    const struct tvp_probe_runner r = {team_loop, team_set, switch_failed, t, 1};
+    return tvp_probe_switch_rows(t->ctx, &r, OP_FUTEX_SWITCH, 0, "futex",
+                                 pus[0] == pus[1] ? "same-core" : "different-cores", pus, 0,
+                                 "round trip, blocking (private futex flags, no spinning)", out);
 }
 
 static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
@@ -500,20 +475,6 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
 }
 
 /* ---- memory ------------------------------------------------------------------------------ */
-
-static int mem_row(struct tvp_probe_sink *out, const char *phase, const char *who, int W,
-                   uint64_t size, long rss, long pss, const char *notes)
-{
-    struct tvp_probe_row row;
-    char what[64];
-    snprintf(what, sizeof what, "after %s: %s", phase, who);
-    tvp_probe_row_init(&row, what, W, "-");
-    row.size_bytes = size;
-    row.rss_kb = rss;
-    row.pss_kb = pss;
-    snprintf(row.notes, sizeof row.notes, "%s", notes);
-    return tvp_probe_emit(out, &row);
-}
 
 static int probe_memory(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
@@ -577,9 +538,8 @@ static int probe_memory(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
         if (merr[k])
             return PERR(merr[k], "cannot read /proc/self/smaps_rollup or smaps: %s", strerror(errno));
         snprintf(notes, sizeof notes, "one process: %d threads share its memory", W);
-        rc = mem_row(out, phase[k], "total", W, bytes, mem[k].rss_kb, mem[k].pss_kb, notes);
-        rc = rc ? rc : mem_row(out, phase[k], "per worker", W, bytes, mem[k].rss_kb / W,
-                               mem[k].pss_kb / W, "total / workers");
+        rc = tvp_probe_emit_mem_total(out, phase[k], W, bytes, mem[k].rss_kb, mem[k].pss_kb,
+                                      notes);
     }
     return rc;
 }
@@ -591,12 +551,9 @@ int openmp_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_p
     if (spec)
         first_region_child(spec); /* the re-executed child of probe spawn */
     signal(SIGCHLD, SIG_DFL);     /* an inherited SIG_IGN would reap the children for us */
-    switch (ctx->id) {
-    case TVP_PROBE_SPAWN: return probe_spawn(ctx, out);
-    case TVP_PROBE_IPC: return probe_ipc(ctx, out);
-    case TVP_PROBE_SWITCH: return probe_switch(ctx, out);
-    case TVP_PROBE_MEMORY: return probe_memory(ctx, out);
-    default: return TVP_ENOSYS;
-    }
+    static tvp_probe_fn *const probes[TVP_PROBE_COUNT] = {
+        [TVP_PROBE_SPAWN] = probe_spawn, [TVP_PROBE_IPC] = probe_ipc,
+        [TVP_PROBE_SWITCH] = probe_switch, [TVP_PROBE_MEMORY] = probe_memory};
+    return tvp_probe_run(ctx, probes, out);
 }
 

@@ -1211,6 +1211,66 @@ int posix_pool_abandon(struct posix_pool *p, int err, const char *replied, const
     return 1;
 }
 
+int posix_shape_run(struct tvp_job *job, struct tvp_run *run, const struct posix_shape *shape)
+{
+    double phase[4] = {0, 0, 0, 0}, t_begin = tvp_now(), t_retry = t_begin, loss_at = 0;
+    int err, failed = 0;
+
+    if (!job->state)
+        return TVP_EWORKER;
+    struct posix_pool **pool = shape->pool(job, NULL, NULL);
+    if ((*pool)->broken)
+        return (*pool)->broken;
+    for (int attempt = 0;; attempt++) {
+        failed = 0;
+        err = shape->once(job, run, phase, &failed);
+        if (!err || failed)
+            break;
+        const char *replied, *during;
+        pool = shape->pool(job, &replied, &during);
+        struct posix_pool *p = *pool;
+        double now = tvp_now(), sent = now;
+        for (int w = 0; w < p->count; w++)
+            sent = p->w[w].sent > 0 && p->w[w].sent < sent ? p->w[w].sent : sent;
+        if (attempt >= POSIX_MAX_RESTARTS || !posix_pool_abandon(p, err, replied, during))
+            break;
+        run->recovered++;
+        run->t_detect += now - sent;
+        if (!loss_at)
+            loss_at = now;
+        (void)posix_pool_destroy(p); /* reaped already: frees it */
+        *pool = NULL;
+        shape->drop(job, 0);
+        struct tvp_start st;
+        if ((err = shape->start(job, &st)))
+            return err;
+        t_retry = tvp_now();
+    }
+    if (err) {
+        if (!failed) /* the protocol's state is lost */
+            (*shape->pool(job, NULL, NULL))->broken = err;
+        return err;
+    }
+    tvp_run_static(run, phase[0], phase[1], phase[2], phase[3]);
+    if (loss_at) {
+        run->t_recovery += tvp_now() - loss_at;
+        run->t_total += t_retry - t_begin; /* the failed attempts and the new pool */
+    }
+    run->peak_rss_kb += tvp_peak_rss_kb();
+    return 0;
+}
+
+int posix_shape_stop(struct tvp_job *job, const struct posix_shape *shape)
+{
+    if (!job->state)
+        return 0;
+    struct posix_pool **pool = shape->pool(job, NULL, NULL);
+    int err = posix_pool_destroy(*pool);
+    *pool = NULL;
+    shape->drop(job, err == 0);
+    return err;
+}
+
 /* ---- hooks ---------------------------------------------------------------------- */
 
 /* With ipc=shm the parent's arrays are shared mappings, made before the fork so every

@@ -137,6 +137,28 @@ void posix_status_text(int status, char *buf, size_t len);
  * its pid, the cause and `during`, and returns 1; the caller then frees its pool and
  * starts a new one.  0: not recoverable (the pool is left as it was, broken). */
 int posix_pool_abandon(struct posix_pool *p, int err, const char *replied, const char *during);
+/* A shape whose workers depend on each other (stencil, table): what the run-level retry
+ * (posix_shape_run) and posix_shape_stop need of it.  job->state is the shape's state. */
+struct posix_shape {
+    /* One attempt at a run: 0 or the error.  phase: the run's startup, distribute, compute
+     * and collect seconds (tvp_run_static), read on success.  *failed (0 before): a worker's
+     * own error (bad input), the pool still in protocol: not retried, the pool not broken. */
+    int (*once)(struct tvp_job *job, struct tvp_run *run, double phase[4], int *failed);
+    /* job->state's pool, and (when replied and during are not NULL) its replied flags and
+     * the round it failed in, in words */
+    struct posix_pool **(*pool)(struct tvp_job *job, const char **replied, const char **during);
+    /* Frees job->state (its pool destroyed already) and sets it to NULL; clean: the workers
+     * ended well (stencil: a barrier a worker died in is only unmapped). */
+    void (*drop)(struct tvp_job *job, int clean);
+    int (*start)(struct tvp_job *job, struct tvp_start *st); /* the shape's start hook */
+};
+/* The run hook of such a shape: attempts until one succeeds; after a lost worker, with
+ * recovery on, posix_pool_abandon, then the state dropped and the shape started again (at
+ * most POSIX_MAX_RESTARTS times).  The row has the last attempt's phases; run->recovered,
+ * t_detect, t_recovery and t_total (the failed attempts and the new pools added). */
+int posix_shape_run(struct tvp_job *job, struct tvp_run *run, const struct posix_shape *shape);
+/* The stop hook: destroys the pool, drops the state; the pool's error. */
+int posix_shape_stop(struct tvp_job *job, const struct posix_shape *shape);
 /* Waits for replies from the workers whose replied[w] is 0: poll(), for at most the task
  * timeout counted from each one's `sent` (set it when sending).  0 when something is
  * readable (p->pfd[0..*nfd), with p->pfd_worker) or poll() was interrupted; TVP_EWORKER

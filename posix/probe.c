@@ -18,7 +18,6 @@
  * end within 100 ms while waiting (a watch on the flags, EOF or EPIPE on the pipes). */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,88 +345,46 @@ static int pair_failed(struct pair *s, int rc, const char *what, struct tvp_prob
     return ERR(rc, "%s: %s", what, rc == TVP_ESYS ? strerror(errno) : tvp_strerror(rc));
 }
 
+static void pair_set(void *arg, uint32_t op, uint64_t size)
+{
+    struct pair *s = arg;
+    s->op = op;
+    s->size = size;
+}
+
+static int pair_failed_any(void *arg, int rc, const char *what, struct tvp_probe_sink *out)
+{
+    return pair_failed(arg, rc, what, out);
+}
+
 /* ---- ipc -------------------------------------------------------------------------------- */
 
 static int probe_ipc(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
-    uint64_t sizes[64];
-    int nsizes = tvp_probe_sizes(ctx->max_size, sizes, 64);
     struct pair s;
-    int pu0 = ctx->pu_plan[0], pu1 = ctx->pu_plan[1];
+    int pus[2] = {ctx->pu_plan[0], ctx->pu_plan[1]};
     /* on one PU a spinning waiter only keeps its peer from running: sleep at once */
-    int spins = pu0 >= 0 && pu0 == pu1 ? 0 : TVP_PROBE_SPINS;
+    int spins = pus[0] >= 0 && pus[0] == pus[1] ? 0 : TVP_PROBE_SPINS;
     int rc = pair_open(&s, ctx, (size_t)ctx->max_size, spins, out);
     if (rc)
         return rc;
-    const char *place = tvp_probe_placement(pu0, pu1);
-    if ((rc = pair_pin(&s, pu0, pu1)))
+    if ((rc = pair_pin(&s, pus[0], pus[1])))
         rc = pair_failed(&s, rc, "pinning", out);
-    static const struct {
-        const char *what;
-        uint32_t rtt, bw;
-        const char *notes;
-    } mech[] = {
+    static const struct tvp_probe_mech mech[] = {
         {"pipe", OP_PIPE_RTT, OP_PIPE_BW,
          "pipes of 1 MiB; latency: round trip of size bytes; MB/s: size / one-way "
          "transfer (write, read, 1-byte ack)"},
         {"shm+flag", OP_SHM_RTT, OP_SHM_BW,
          "MAP_SHARED buffer + futex flag (spin, then sleep); latency: round trip; MB/s: "
          "copy in, flag, copy out, flag back"}};
-    for (size_t m = 0; m < 2 && !rc; m++) {
-        for (int k = 0; k < nsizes && !rc; k++) {
-            struct tvp_probe_row row, bw;
-            char note[192];
-            tvp_probe_row_init(&row, mech[m].what, 2, place);
-            tvp_probe_row_init(&bw, mech[m].what, 2, place);
-            s.size = sizes[k];
-            s.op = mech[m].rtt;
-            if ((rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, &s, 0, &row)))
-                break;
-            s.op = mech[m].bw;
-            if ((rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, &s, 0, &bw)))
-                break;
-            row.size_bytes = sizes[k];
-            row.bandwidth_MBps = bw.us.median > 0 ? (double)sizes[k] / bw.us.median : NAN;
-            snprintf(note, sizeof note, "PUs %d,%d; %s", pu0, pu1, mech[m].notes);
-            snprintf(row.notes, sizeof row.notes, "%s", note);
-            rc = tvp_probe_emit(out, &row);
-        }
-        if (rc && !out->err[0])
-            rc = pair_failed(&s, rc, mech[m].what, out);
-    }
+    const struct tvp_probe_runner r = {pair_loop, pair_set, pair_failed_any, &s, 1};
+    if (!rc)
+        rc = tvp_probe_ipc_rows(ctx, &r, mech, 2, pus, tvp_probe_placement(pus[0], pus[1]), out);
     pair_close(&s, rc != 0);
     return rc;
 }
 
 /* ---- switch ------------------------------------------------------------------------------ */
-
-/* A row for the round trip, and on one PU another for the switch: half of it. */
-static int emit_switch(const struct tvp_probe_ctx *ctx, struct pair *s, uint32_t op,
-                       const char *what, const char *place, int pu0, int pu1,
-                       struct tvp_probe_sink *out)
-{
-    struct tvp_probe_row row;
-    tvp_probe_row_init(&row, what, 2, place);
-    s->op = op;
-    s->size = 1;
-    int rc = tvp_probe_epcc(ctx, pair_loop, tvp_probe_ref_empty, s, 0, &row);
-    if (rc)
-        return pair_failed(s, rc, what, out);
-    row.size_bytes = op == OP_PIPE_SWITCH ? 1 : 0;
-    snprintf(row.notes, sizeof row.notes, "PUs %d,%d; round trip, blocking (%s)", pu0, pu1,
-             op == OP_PIPE_SWITCH ? "1 byte through two pipes" : "futex flags in a MAP_SHARED page");
-    if ((rc = tvp_probe_emit(out, &row)) || pu0 != pu1)
-        return rc;
-    char sw[64];
-    snprintf(sw, sizeof sw, "context switch (%s)", what);
-    snprintf(row.what, sizeof row.what, "%s", sw);
-    struct tvp_probe_stats *u = &row.us;
-    u->mean /= 2, u->median /= 2, u->min /= 2, u->max /= 2, u->sd /= 2;
-    u->ci95_lo /= 2, u->ci95_hi /= 2;
-    snprintf(row.notes, sizeof row.notes,
-             "PUs %d,%d: one PU, so a round trip is two switches; this row is it / 2", pu0, pu1);
-    return tvp_probe_emit(out, &row);
-}
 
 static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
@@ -436,6 +393,7 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
     if (rc)
         return rc;
     int pus[2][2] = {{ctx->pu_same, ctx->pu_same}, {ctx->pu_same, ctx->pu_other}};
+    const struct tvp_probe_runner r = {pair_loop, pair_set, pair_failed_any, &s, 1};
     for (int k = 0; k < 2 && !rc; k++) {
         if (pus[k][1] < 0)
             break; /* one core only */
@@ -444,9 +402,13 @@ static int probe_switch(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
             rc = pair_failed(&s, rc, "pinning", out);
             break;
         }
-        rc = emit_switch(ctx, &s, OP_PIPE_SWITCH, "pipe", place, pus[k][0], pus[k][1], out);
+        /* a round trip row each, and on one PU a switch row: half of it */
+        rc = tvp_probe_switch_rows(ctx, &r, OP_PIPE_SWITCH, 1, "pipe", place, pus[k], 1,
+                                   "round trip, blocking (1 byte through two pipes)", out);
         rc = rc ? rc
-                : emit_switch(ctx, &s, OP_FUTEX_SWITCH, "futex", place, pus[k][0], pus[k][1], out);
+                : tvp_probe_switch_rows(ctx, &r, OP_FUTEX_SWITCH, 1, "futex", place, pus[k], 0,
+                                        "round trip, blocking (futex flags in a MAP_SHARED page)",
+                                        out);
     }
     pair_close(&s, rc != 0);
     return rc;
@@ -526,20 +488,6 @@ static int mem_round(int workers, const int *cmd, const int *res, int op, struct
     return rc;
 }
 
-static int mem_emit(struct tvp_probe_sink *out, int phase, const char *who, int workers,
-                    uint64_t size, long rss, long pss, const char *notes)
-{
-    struct tvp_probe_row row;
-    char what[64];
-    snprintf(what, sizeof what, "after %s: %s", mem_phase[phase], who);
-    tvp_probe_row_init(&row, what, workers, "-");
-    row.size_bytes = size;
-    row.rss_kb = rss;
-    row.pss_kb = pss;
-    snprintf(row.notes, sizeof row.notes, "%s", notes);
-    return tvp_probe_emit(out, &row);
-}
-
 static int probe_memory(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *out)
 {
     int W = ctx->workers, rc = 0;
@@ -593,19 +541,18 @@ static int probe_memory(const struct tvp_probe_ctx *ctx, struct tvp_probe_sink *
         if ((rc = tvp_probe_mem_read(0, &self)))
             break;
         long rss = self.rss_kb, pss = self.pss_kb;
-        rc = mem_emit(out, phase, "parent", W, bytes, self.rss_kb, self.pss_kb,
-                      "holds the input it made before the fork");
+        rc = tvp_probe_emit_mem(out, mem_phase[phase], "parent", W, bytes, self.rss_kb,
+                                self.pss_kb, "holds the input it made before the fork");
         for (int w = 0; w < W && !rc; w++) {
             char who[32];
             snprintf(who, sizeof who, "child %d", w);
             snprintf(notes, sizeof notes, "pid %ld", (long)pid[w]);
             rss += mem[w].rss_kb, pss += mem[w].pss_kb;
-            rc = mem_emit(out, phase, who, W, bytes, mem[w].rss_kb, mem[w].pss_kb, notes);
+            rc = tvp_probe_emit_mem(out, mem_phase[phase], who, W, bytes, mem[w].rss_kb,
+                                    mem[w].pss_kb, notes);
         }
         snprintf(notes, sizeof notes, "parent + %d children (RSS counts shared pages in each)", W);
-        rc = rc ? rc : mem_emit(out, phase, "total", W, bytes, rss, pss, notes);
-        rc = rc ? rc : mem_emit(out, phase, "per worker", W, bytes, rss / W, pss / W,
-                                "total / workers");
+        rc = rc ? rc : tvp_probe_emit_mem_total(out, mem_phase[phase], W, bytes, rss, pss, notes);
     }
     if (rc && !out->err[0])
         ERR(rc, "%s", rc == TVP_EWORKER ? "a worker process ended or broke the protocol"
@@ -633,11 +580,8 @@ int posix_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_pr
 {
     (void)name;
     signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap the children for us */
-    switch (ctx->id) {
-    case TVP_PROBE_SPAWN: return probe_spawn(ctx, out);
-    case TVP_PROBE_IPC: return probe_ipc(ctx, out);
-    case TVP_PROBE_SWITCH: return probe_switch(ctx, out);
-    case TVP_PROBE_MEMORY: return probe_memory(ctx, out);
-    default: return TVP_ENOSYS;
-    }
+    static tvp_probe_fn *const probes[TVP_PROBE_COUNT] = {
+        [TVP_PROBE_SPAWN] = probe_spawn, [TVP_PROBE_IPC] = probe_ipc,
+        [TVP_PROBE_SWITCH] = probe_switch, [TVP_PROBE_MEMORY] = probe_memory};
+    return tvp_probe_run(ctx, probes, out);
 }

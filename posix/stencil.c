@@ -633,10 +633,11 @@ int posix_stencil_start(struct tvp_job *job, struct tvp_start *st)
 }
 
 /* One attempt at a run: five lockstep rounds. */
-static int stencil_run_once(struct tvp_job *job, struct posix_stencil *s, struct tvp_run *run,
-                            double t[4])
+static int stencil_run_once(struct tvp_job *job, struct tvp_run *run, double t[4], int *failed)
 {
+    struct posix_stencil *s = job->state;
     int err = 0;
+    (void)failed; /* every failure here is the run's: the pool is restarted or broken */
     run->bytes_moved = run->halo_bytes = 0;
     run->peak_rss_kb = 0;
     static const uint32_t timed[4] = {POSIX_MSG_RUN, POSIX_MSG_INPUT, POSIX_MSG_COMPUTE,
@@ -659,62 +660,37 @@ static const char *stencil_round_name(uint32_t type)
     }
 }
 
-/* A worker lost mid-run takes its rows' state with it and its neighbours wait for its halo
- * rows (or at the shared barrier): with recovery on (--inject, --task-timeout) every worker
- * is ended, a new pool is started and the whole run is run again (a run-level retry).
- * The row then has the retried run's phases, t_total with the lost time added. */
-int posix_stencil_run(struct tvp_job *job, struct tvp_run *run)
+static struct posix_pool **stencil_pool(struct tvp_job *job, const char **replied,
+                                        const char **during)
 {
     struct posix_stencil *s = job->state;
-    double t[4] = {0, 0, 0, 0}, t_begin = tvp_now(), t_retry = t_begin, loss_at = 0;
-    int err = 0;
+    if (replied)
+        *replied = s->replied;
+    if (during)
+        *during = stencil_round_name(s->failed_round);
+    return &s->pool;
+}
 
-    if (!s)
-        return TVP_EWORKER;
-    if (s->pool->broken)
-        return s->pool->broken;
-    for (int attempt = 0;; attempt++) {
-        err = stencil_run_once(job, s, run, t);
-        if (!err)
-            break;
-        double now = tvp_now(), sent = now;
-        for (int w = 0; w < s->pool->count; w++)
-            sent = s->pool->w[w].sent > 0 && s->pool->w[w].sent < sent ? s->pool->w[w].sent : sent;
-        if (attempt >= POSIX_MAX_RESTARTS ||
-            !posix_pool_abandon(s->pool, err, s->replied, stencil_round_name(s->failed_round))) {
-            s->pool->broken = err;
-            return err;
-        }
-        run->recovered++;
-        run->t_detect += now - sent;
-        if (!loss_at)
-            loss_at = now;
-        (void)posix_pool_destroy(s->pool); /* reaped already: frees it */
-        s->pool = NULL;
-        stencil_free(s, 0); /* a barrier a worker died in is only unmapped */
-        job->state = NULL;
-        struct tvp_start st;
-        if ((err = posix_stencil_start(job, &st)))
-            return err;
-        s = job->state;
-        t_retry = tvp_now();
-    }
-    tvp_run_static(run, t[0], t[1], t[2], t[3]);
-    if (loss_at) {
-        run->t_recovery += tvp_now() - loss_at;
-        run->t_total += t_retry - t_begin; /* the failed attempts and the new pool */
-    }
-    run->peak_rss_kb += tvp_peak_rss_kb();
-    return 0;
+static void stencil_drop(struct tvp_job *job, int clean)
+{
+    stencil_free(job->state, clean); /* a barrier a worker died in is only unmapped */
+    job->state = NULL;
+}
+
+static const struct posix_shape stencil_shape = {stencil_run_once, stencil_pool, stencil_drop,
+                                                 posix_stencil_start};
+
+/* A worker lost mid-run takes its rows' state with it and its neighbours wait for its halo
+ * rows (or at the shared barrier): with recovery on (--inject, --task-timeout) every worker
+ * is ended, a new pool is started and the whole run is run again (a run-level retry,
+ * posix_shape_run).  The row then has the retried run's phases, t_total with the lost time
+ * added. */
+int posix_stencil_run(struct tvp_job *job, struct tvp_run *run)
+{
+    return posix_shape_run(job, run, &stencil_shape);
 }
 
 int posix_stencil_stop(struct tvp_job *job)
 {
-    struct posix_stencil *s = job->state;
-    job->state = NULL;
-    if (!s)
-        return 0;
-    int err = posix_pool_destroy(s->pool);
-    stencil_free(s, err == 0);
-    return err;
+    return posix_shape_stop(job, &stencil_shape);
 }

@@ -682,10 +682,13 @@ int posix_table_start(struct tvp_job *job, struct tvp_start *st)
 }
 
 /* One attempt at a run.  *failed: a worker's error (bad input), the pool still in protocol. */
-static int table_run_once(struct tvp_job *job, struct posix_table *s, struct tvp_run *run,
-                          double t[5], int *failed)
+static int table_run_once(struct tvp_job *job, struct tvp_run *run, double phase[4], int *failed)
 {
+    struct posix_table *s = job->state;
+    double t[5];
     int err;
+    for (int w = 0; w < s->workers; w++)
+        s->replied[w] = 0;
     run->bytes_moved = run->merge_bytes = 0;
     run->peak_rss_kb = 0;
     run->t_parse = run->t_fit = run->t_merge = run->t_encode = run->t_format = 0;
@@ -704,6 +707,8 @@ static int table_run_once(struct tvp_job *job, struct posix_table *s, struct tvp
     t[4] = tvp_now();
     if (!err) /* untimed */
         err = table_round(job, s, POSIX_MSG_REPORT, run);
+    for (int i = 0; i < 4; i++)
+        phase[i] = t[i + 1] - t[i];
     return err;
 }
 
@@ -719,68 +724,37 @@ static const char *table_round_name(uint32_t type)
     }
 }
 
-/* A worker lost mid-run takes its local sets (the merge needs every worker's) or its part's
- * text with it: with recovery on (--inject, --task-timeout) every worker is ended, a new
- * pool started and the whole run run again (a run-level retry); the row has the retried
- * run's phases, t_total with the lost time added. */
-int posix_table_run(struct tvp_job *job, struct tvp_run *run)
+static struct posix_pool **table_pool(struct tvp_job *job, const char **replied,
+                                      const char **during)
 {
     struct posix_table *s = job->state;
-    double t[5], t_begin = tvp_now(), t_retry = t_begin, loss_at = 0;
-    int err, failed = 0;
+    if (replied)
+        *replied = s->replied;
+    if (during)
+        *during = table_round_name(s->failed_round);
+    return &s->pool;
+}
 
-    if (!s)
-        return TVP_EWORKER;
-    if (s->pool->broken)
-        return s->pool->broken;
-    for (int attempt = 0;; attempt++) {
-        failed = 0;
-        for (int w = 0; w < s->workers; w++)
-            s->replied[w] = 0;
-        err = table_run_once(job, s, run, t, &failed);
-        if (!err || failed)
-            break;
-        double now = tvp_now(), sent = now;
-        for (int w = 0; w < s->pool->count; w++)
-            sent = s->pool->w[w].sent > 0 && s->pool->w[w].sent < sent ? s->pool->w[w].sent : sent;
-        if (attempt >= POSIX_MAX_RESTARTS ||
-            !posix_pool_abandon(s->pool, err, s->replied, table_round_name(s->failed_round)))
-            break;
-        run->recovered++;
-        run->t_detect += now - sent;
-        if (!loss_at)
-            loss_at = now;
-        (void)posix_pool_destroy(s->pool); /* reaped already: frees it */
-        s->pool = NULL;
-        table_free(s, job->table->nsel);
-        job->state = NULL;
-        struct tvp_start st;
-        if ((err = posix_table_start(job, &st)))
-            return err;
-        s = job->state;
-        t_retry = tvp_now();
-    }
-    if (err) {
-        if (!failed) /* the protocol's state is lost */
-            s->pool->broken = err;
-        return err;
-    }
-    tvp_run_static(run, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
-    if (loss_at) {
-        run->t_recovery += tvp_now() - loss_at;
-        run->t_total += t_retry - t_begin; /* the failed attempts and the new pool */
-    }
-    run->peak_rss_kb += tvp_peak_rss_kb();
-    return 0;
+static void table_drop(struct tvp_job *job, int clean)
+{
+    (void)clean;
+    table_free(job->state, job->table->nsel);
+    job->state = NULL;
+}
+
+static const struct posix_shape table_shape = {table_run_once, table_pool, table_drop,
+                                               posix_table_start};
+
+/* A worker lost mid-run takes its local sets (the merge needs every worker's) or its part's
+ * text with it: with recovery on (--inject, --task-timeout) every worker is ended, a new
+ * pool started and the whole run run again (a run-level retry, posix_shape_run); the row
+ * has the retried run's phases, t_total with the lost time added. */
+int posix_table_run(struct tvp_job *job, struct tvp_run *run)
+{
+    return posix_shape_run(job, run, &table_shape);
 }
 
 int posix_table_stop(struct tvp_job *job)
 {
-    struct posix_table *s = job->state;
-    job->state = NULL;
-    if (!s)
-        return 0;
-    int err = posix_pool_destroy(s->pool);
-    table_free(s, job->table->nsel);
-    return err;
+    return posix_shape_stop(job, &table_shape);
 }

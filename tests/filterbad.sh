@@ -53,21 +53,7 @@ fbad() {
         case " $* " in *" --data "*) ;; *) extra+=(--data scatter) ;; esac
     fi
     run_tvp "$BE" "$NP" "$@" "${extra[@]}"
-    [ "${TVP_TEST_VERBOSE:-0}" = 1 ] && echo "$name -> $(head -c 300 "$T/stderr")" >&2
-    check_eq "$name: exit status" "$RC" 2 || show "$T/stderr"
-    check_eq "$name: lines on stderr" "$(wc -l <"$T/stderr")" 1 || show "$T/stderr"
-    check "$name: stderr starts with 'tvp-$BE: '" grep -q "^tvp-$BE: " "$T/stderr" || show "$T/stderr"
-    local r
-    check_names "$name" "$must" "$T/stderr"
-    check_eq "$name: stdout" "$(head -c 200 "$T/stdout")" ""
-    check_eq "$name: files left in the --out/--record folder" "$(ls -A "$T/out")" ""
-    check_eq "$name: temporary files left" "$(find "$T" -name '*.tmp.*' | head -n 3)" ""
-    if [ "$BE" = mpi ]; then
-        for ((r = 1; r < NP; r++)); do
-            check_eq "$name: rank $r exit status" "$(cat "$T/rank.$r.rc" 2>/dev/null)" 2
-            check_eq "$name: rank $r stderr (only rank 0 prints)" "$(cat "$T/rank.$r.err" 2>/dev/null)" ""
-        done
-    fi
+    check_bad_run "$name" "$must"
 }
 
 # ---- the files --------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ CLS=$T/out/classes.json
 
 # lbad CASE-NAME "WORDS STDERR MUST CONTAIN (|-separated)" ARGS...
 lbad() {
-    local name="$BE: $1" must=$2 r
+    local name="$BE: $1" must=$2
     shift 2
     rm -rf "$T/out" && mkdir "$T/out"
     local args=("$@") extra=(--format csv --record "$REC")
@@ -46,20 +46,7 @@ lbad() {
     fi
     [ "$BE" = serial ] || [ "$BE" = mpi ] || extra+=(--workers "$NP")
     run_tvp "$BE" "$NP" "$@" "${extra[@]}"
-    [ "${TVP_TEST_VERBOSE:-0}" = 1 ] && echo "$name -> $(head -c 300 "$T/stderr")" >&2
-    check_eq "$name: exit status" "$RC" 2 || show "$T/stderr"
-    check_eq "$name: lines on stderr" "$(wc -l <"$T/stderr")" 1 || show "$T/stderr"
-    check "$name: stderr starts with 'tvp-$BE: '" grep -q "^tvp-$BE: " "$T/stderr" || show "$T/stderr"
-    check_names "$name" "$must" "$T/stderr"
-    check_eq "$name: stdout" "$(head -c 200 "$T/stdout")" ""
-    check_eq "$name: files left in the --out/--record folder" "$(ls -A "$T/out")" ""
-    check_eq "$name: temporary files left" "$(find "$T" -name '*.tmp.*' | head -n 3)" ""
-    if [ "$BE" = mpi ]; then
-        for ((r = 1; r < NP; r++)); do
-            check_eq "$name: rank $r exit status" "$(cat "$T/rank.$r.rc" 2>/dev/null)" 2
-            check_eq "$name: rank $r stderr (only rank 0 prints)" "$(cat "$T/rank.$r.err" 2>/dev/null)" ""
-        done
-    fi
+    check_bad_run "$name" "$must"
 }
 
 # ---- does this backend run labelencode at all? ---------------------------------------------

@@ -573,6 +573,28 @@ check_names() {
     done
 }
 
+# check_bad_run NAME 'WORD|WORD...': the last run_tvp of tvp-$BE, on a bad command line or
+# bad input, exited 2 with exactly one line on stderr, "tvp-$BE: ..." naming every word,
+# printed nothing on stdout and left nothing in $T/out and no *.tmp.* under $T; with
+# tvp-mpi (MPI_SPLIT=1, $NP ranks) every other rank exited 2 too, without a word.
+check_bad_run() {
+    local name=$1 must=$2 r
+    [ "${TVP_TEST_VERBOSE:-0}" = 1 ] && echo "$name -> $(head -c 300 "$T/stderr")" >&2
+    check_eq "$name: exit status" "$RC" 2 || show "$T/stderr"
+    check_eq "$name: lines on stderr" "$(wc -l <"$T/stderr")" 1 || show "$T/stderr"
+    check "$name: stderr starts with 'tvp-$BE: '" grep -q "^tvp-$BE: " "$T/stderr" || show "$T/stderr"
+    check_names "$name" "$must" "$T/stderr"
+    check_eq "$name: stdout" "$(head -c 200 "$T/stdout")" ""
+    check_eq "$name: files left in the --out/--record folder" "$(ls -A "$T/out")" ""
+    check_eq "$name: temporary files left" "$(find "$T" -name '*.tmp.*' | head -n 3)" ""
+    if [ "$BE" = mpi ]; then
+        for ((r = 1; r < NP; r++)); do
+            check_eq "$name: rank $r exit status" "$(cat "$T/rank.$r.rc" 2>/dev/null)" 2
+            check_eq "$name: rank $r stderr (only rank 0 prints)" "$(cat "$T/rank.$r.err" 2>/dev/null)" ""
+        done
+    fi
+}
+
 # check_csv_run CFG ROWS: the last run_tvp exited 0 and printed the CSV header and ROWS
 # rows; returns 1 (after showing stderr) when it did not exit 0.
 check_csv_run() {

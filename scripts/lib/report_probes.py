@@ -16,9 +16,8 @@ Selection rules, so that the same probes.csv gives the same section, byte for by
   - times are the rows' medians (µs per construct; EPCC: a reference loop subtracted).
 """
 
-import csv
-
 from report_stats import BACKEND_ORDER, inum, num, order_key
+from report_stats import read_csv as read_record
 from report_text import DASH, fmt_ratio, fmt_time, md_table
 
 PROBE_ORDER = ("spawn", "ipc", "switch", "memory")
@@ -83,17 +82,9 @@ class Row:
 
 
 def read_csv(path):
-    """The rows of probes.csv as dicts of stripped strings (columns by name)."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames:
-            return []
-        rows = []
-        for raw in reader:
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-            if row.get("backend") and row.get("probe"):
-                rows.append(row)
-        return rows
+    """The rows of probes.csv as dicts of stripped strings (columns by name): those with a
+    backend and a probe."""
+    return read_record(path, keep=lambda row: row.get("backend") and row.get("probe"))
 
 
 def backend_key(b):

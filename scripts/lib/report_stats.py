@@ -137,8 +137,10 @@ def inum(text):
     return None if v is None else int(round(v))
 
 
-def read_csv(path):
-    """The rows of results.csv as dicts of stripped strings (columns by name)."""
+def read_csv(path, keep=None):
+    """The rows of results.csv (or another record: probes.csv) as dicts of stripped strings
+    (columns by name); those that keep(row) says are rows, by default any that is not
+    empty."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames:
@@ -146,7 +148,7 @@ def read_csv(path):
         rows = []
         for raw in reader:
             row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-            if any(row.values()):
+            if keep(row) if keep else any(row.values()):
                 rows.append(row)
         return rows
 
