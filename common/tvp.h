@@ -213,7 +213,8 @@ struct tvp_atomic {
     FILE *f; /* write here */
 };
 /* Creates the temporary file (mode 0666 & ~umask, as an ordinary new file) and opens it
- * for writing.  TVP_ESYS with errno kept (ENOENT: the folder is missing), or TVP_ENOMEM. */
+ * for writing.  A path that exists and is not a regular file (/dev/null, a FIFO) is
+ * written directly instead (tmp stays NULL): nothing is renamed over it.  TVP_ESYS with errno kept (ENOENT: the folder is missing), or TVP_ENOMEM. */
 int tvp_atomic_open(struct tvp_atomic *a, const char *path);
 /* With ok: flush, fsync, close and rename into place; otherwise, or when any of that
  * fails, close and remove the temporary file.  0, or TVP_ESYS with errno kept. */

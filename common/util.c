@@ -148,6 +148,22 @@ int tvp_atomic_open(struct tvp_atomic *a, const char *path)
     size_t len = strlen(path) + sizeof ".tmp.XXXXXX";
     a->path = path;
     a->f = NULL;
+    a->tmp = NULL;
+    /* not a file (/dev/null, a FIFO, a terminal): written as it is; renaming a file over
+     * it would replace the device (as root, /dev/null itself) */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return TVP_ESYS;
+        if (!(a->f = fdopen(fd, "wb"))) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return TVP_ESYS;
+        }
+        return 0;
+    }
     if (!(a->tmp = malloc(len)))
         return TVP_ENOMEM;
     snprintf(a->tmp, len, "%s.tmp.XXXXXX", path);
@@ -177,6 +193,15 @@ int tvp_atomic_open(struct tvp_atomic *a, const char *path)
 int tvp_atomic_close(struct tvp_atomic *a, int ok)
 {
     int e = 0;
+    if (!a->tmp) { /* not a file: no fsync, no rename */
+        if (ok && (fflush(a->f) != 0 || ferror(a->f)))
+            e = errno ? errno : EIO;
+        if (fclose(a->f) != 0 && ok && !e)
+            e = errno;
+        a->f = NULL;
+        errno = e;
+        return e ? TVP_ESYS : 0;
+    }
     if (ok && (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0))
         e = errno ? errno : EIO;
     if (fclose(a->f) != 0 && ok && !e)

@@ -760,8 +760,49 @@ static void test_options(void)
 
 /* ---- small things: exit codes, allocation, full reads and writes ----------------------- */
 
+/* The atomic writer on a path that is not a file (a FIFO here; /dev/null in real use):
+ * written through, never replaced by a renamed regular file. */
+static void test_atomic_fifo(void)
+{
+    char dir[] = "/tmp/tvp-test-fifo.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) { /* the reader: counts the bytes, reports them through the pipe */
+        FILE *f = fopen(path, "rb");
+        long n = 0;
+        while (f && fgetc(f) != EOF)
+            n++;
+        if (write(pfd[1], &n, sizeof n) != sizeof n)
+            _exit(2);
+        _exit(f ? 0 : 1);
+    }
+    struct tvp_atomic a;
+    CHECK(tvp_atomic_open(&a, path) == 0);
+    CHECK(a.tmp == NULL);
+    CHECK(fputs("twelve bytes", a.f) >= 0);
+    CHECK(tvp_atomic_close(&a, 1) == 0);
+    long got = -1;
+    CHECK(read(pfd[0], &got, sizeof got) == sizeof got);
+    CHECK_EQ_U64((uint64_t)got, 12);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode)); /* still the FIFO */
+    close(pfd[0]);
+    close(pfd[1]);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_misc(void)
 {
+    test_atomic_fifo();
     CHECK(tvp_exit_code(TVP_OK) == 0);
     CHECK(tvp_exit_code(TVP_EVERIFY) == 1);
     CHECK(tvp_exit_code(TVP_EUSAGE) == 2);
