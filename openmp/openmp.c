@@ -1,5 +1,10 @@
 /* tvp-openmp: workers are the threads of one OpenMP team sharing the root's memory. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
 #include <omp.h>
+#include <sched.h>
+#include <stdlib.h>
 
 #include "inproc.h"
 
@@ -162,11 +167,40 @@ static int openmp_table_run(struct tvp_job *job, struct tvp_run *run)
     return tvp_inproc_table_done(job, run);
 }
 
+/* With OMP_PROC_BIND (and OMP_PLACES) set, as batch scripts do, libgomp binds the initial
+ * thread to the first place before main, so the driver would see a one-core process and
+ * plan every worker there.  The places are what this process may use: its affinity
+ * becomes their union again, and tvp pins each thread itself as with any --bind. */
+static int openmp_init(int *argc, char ***argv, struct tvp_world *w)
+{
+    (void)argc, (void)argv, (void)w;
+    int np = omp_get_num_places();
+    if (omp_get_proc_bind() == omp_proc_bind_false || np <= 0)
+        return 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int p = 0; p < np; p++) {
+        int n = omp_get_place_num_procs(p);
+        int *ids = n > 0 ? malloc((size_t)n * sizeof *ids) : NULL;
+        if (!ids)
+            continue;
+        omp_get_place_proc_ids(p, ids);
+        for (int i = 0; i < n; i++)
+            if (ids[i] >= 0 && ids[i] < CPU_SETSIZE)
+                CPU_SET(ids[i], &set);
+        free(ids);
+    }
+    if (CPU_COUNT(&set) > 0)
+        (void)sched_setaffinity(0, sizeof set, &set); /* best effort: else as bound */
+    return 0;
+}
+
 /* probes: openmp/probe.c */
 int openmp_probe(const struct tvp_probe_ctx *ctx, const char *name, struct tvp_probe_sink *out);
 
 static const struct tvp_backend tvp_backend_openmp = {
     .name = "openmp",
+    .init = openmp_init,
     .flags = TVP_BACKEND_THREADS, /* --inject: every worker is a thread of this process */
     .start = openmp_start,
     .run = openmp_run,

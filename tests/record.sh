@@ -137,6 +137,17 @@ else
         cpus_case 2 "1 1" --bind list:1
     fi
 fi
+# OMP_PROC_BIND/OMP_PLACES (as batch scripts set them) bind the first thread before main:
+# tvp-openmp still sees every place and spreads its workers, not oversubscribed
+if [ "$BE" = openmp ] && [ "$NCORES" -ge 2 ] && [ "$NPROC" -ge 2 ]; then
+    OMP_PROC_BIND=close OMP_PLACES=cores run_tvp openmp 1 squares --n 1000 --repeat 1 --warmup 0 \
+        --format csv --workers 2
+    check_eq "openmp with OMP_PROC_BIND=close OMP_PLACES=cores: exit status" "$RC" 0
+    check_eq "openmp with OMP_PROC_BIND=close OMP_PLACES=cores: not oversubscribed" \
+        "$(csv_get "$T/stdout" oversubscribed)" 0
+    check "openmp with OMP_PROC_BIND=close OMP_PLACES=cores: two PUs" \
+        test "$(csv_get "$T/stdout" cpus | tr ' ' '\n' | sort -u | wc -l)" -eq 2
+fi
 # the default number of workers: the PUs this process may use (tvp-serial: 1)
 if [ "$BE" != mpi ]; then
     run_tvp "$BE" 1 squares --n 1000 --repeat 1 --warmup 0 --format csv
