@@ -12,7 +12,10 @@ NUMA nodes with their memory, the caches with their sizes; the XML itself goes t
 `tvp-serial --version`), "openmp_version" (the _OPENMP the build saw), "mpi_standard",
 "open_mpi_version", "hwloc_version" (the tools at run time) and "hwloc_build_version",
 "tvp" ({"version", "commit"} from tvp-serial --version), and the OMP_*, GOMP_*, KMP_*,
-OMPI_*, PMIX_* and SLURM_* variables under "environment"."""
+OMPI_*, PMIX_* and SLURM_* variables under "environment"; "slurm": inside a Slurm job, the job and
+its allocation (job_id, array ids, job_name, cluster, partition, account, qos, nodelist,
+num_nodes, ntasks, cpus_per_task, tasks_per_node, cpus_on_node, job_cpus_per_node, memory,
+submit_host, node, mpi_launcher: srun or mpirun), else null."""
 
 import argparse
 import datetime
@@ -163,6 +166,25 @@ def tvp_build_info(build):
     return info
 
 
+# the job's allocation, when running inside a Slurm job (None otherwise)
+SLURM_FIELDS = (("job_id", "SLURM_JOB_ID"), ("array_job_id", "SLURM_ARRAY_JOB_ID"),
+                ("array_task_id", "SLURM_ARRAY_TASK_ID"), ("job_name", "SLURM_JOB_NAME"),
+                ("cluster", "SLURM_CLUSTER_NAME"), ("partition", "SLURM_JOB_PARTITION"),
+                ("account", "SLURM_JOB_ACCOUNT"), ("qos", "SLURM_JOB_QOS"),
+                ("nodelist", "SLURM_JOB_NODELIST"), ("num_nodes", "SLURM_JOB_NUM_NODES"),
+                ("ntasks", "SLURM_NTASKS"), ("cpus_per_task", "SLURM_CPUS_PER_TASK"),
+                ("tasks_per_node", "SLURM_TASKS_PER_NODE"), ("cpus_on_node", "SLURM_CPUS_ON_NODE"),
+                ("job_cpus_per_node", "SLURM_JOB_CPUS_PER_NODE"), ("mem_per_node_mb", "SLURM_MEM_PER_NODE"),
+                ("mem_per_cpu_mb", "SLURM_MEM_PER_CPU"), ("submit_host", "SLURM_SUBMIT_HOST"),
+                ("node", "SLURMD_NODENAME"), ("mpi_launcher", "TVP_SLURM_LAUNCH"))
+
+
+def slurm_info():
+    if not os.environ.get("SLURM_JOB_ID"):
+        return None
+    return {k: os.environ.get(v) for k, v in SLURM_FIELDS}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
@@ -237,6 +259,7 @@ def main():
         "cwd": os.getcwd(),
         "environment": {k: v for k, v in sorted(os.environ.items())
                         if k.startswith(("OMP_", "OMPI_", "GOMP_", "KMP_", "PMIX_", "SLURM_"))},
+        "slurm": slurm_info(),
     }
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
