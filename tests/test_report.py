@@ -373,6 +373,10 @@ class VerdictText(unittest.TestCase):
         self.assertEqual((v.winner, v.reason), ("processes", "compute"))
         self.assertEqual(v.short, "threads' compute phase is 1.33× longer")
 
+    def test_beyond_one_node(self):
+        self.assertIn("## Beyond one node", self.text)
+        self.assertIn("- **squares**: openmp, posix — one node; mpi — across nodes:", self.text)
+
     def test_noise_overlapping_runs(self):
         # medians 6 against 8 ms, but threads' runs spread up to 9 ms: Q3 (8.75) >= Q1 (8)
         rows = run_rows("serial", 1, [0.010])

@@ -608,6 +608,31 @@ DEFINITIONS = [
 ]
 
 
+def across_nodes_lines(results):
+    """What each model can do beyond one node, for the workloads measured."""
+    wls = sorted({c.workload for c in results.configs if c.workload})
+    if not wls:
+        return []
+    L = ["## Beyond one node", ""]
+    L.append("Threads (openmp) share one process and forked workers (posix) one process "
+             "tree: both stop at one node's cores.  MPI ranks (mpi) can span nodes "
+             "(`scripts/tvp submit --nodes N`); what they then pay for moving data is "
+             "what `--mpi-transport tcp` measures on one machine.")
+    L.append("")
+    for wl in wls:
+        what = {"squares": "each rank squares its own block; only scatter/gather of the "
+                           "input and output would cross the network",
+                "filter": "halo rows cross between neighbouring ranks every pass (and the "
+                          "image is scattered and gathered with --data scatter)",
+                "labelencode": "each rank reads its own byte range of a shared file; the "
+                               "label sets and maps (merge_bytes) and the output text "
+                               "cross the network"}.get(wl, "ranks only exchange what the "
+                                                          "workload moves")
+        L.append("- **%s**: openmp, posix — one node; mpi — across nodes: %s." % (wl, what))
+    L.append("")
+    return L
+
+
 def build(results, env, plots, plot_note, source, probes=None):
     """report.md as a string.  plots: {workload: [(caption, basename)]}; plot_note: a line
     saying why there are no plots, or None; source: (rows, sha256 of results.csv); probes:
@@ -636,6 +661,7 @@ def build(results, env, plots, plot_note, source, probes=None):
     L += md_table(["workload", "scenario", "workers", "winner", "t_total",
                    "speedup", "why (measured)"], rows) if rows else ["No configurations."]
     L.append("")
+    L += across_nodes_lines(results)
     if probes:
         L += probes
 
