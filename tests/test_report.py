@@ -373,6 +373,14 @@ class VerdictText(unittest.TestCase):
         self.assertEqual((v.winner, v.reason), ("processes", "compute"))
         self.assertEqual(v.short, "threads' compute phase is 1.33× longer")
 
+    def test_slurm_line(self):
+        env = {"host": "n1", "slurm": {"job_id": "812301", "partition": "compute",
+                                       "nodelist": "n[1-2]", "ntasks": "4"}}
+        text = rt.build(self.res, env, {}, "Plots skipped (test).", (1, "0"))
+        self.assertIn("- **slurm**: job 812301, partition compute, nodes n[1-2], tasks 4 "
+                      "(the first job's; the others' are in env-*.json)", text)
+        self.assertNotIn("**slurm**", self.text)  # not in a job: no line
+
     def test_beyond_one_node(self):
         self.assertIn("## Beyond one node", self.text)
         self.assertIn("- **squares**: openmp, posix — one node; mpi — across nodes:", self.text)

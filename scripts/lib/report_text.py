@@ -578,6 +578,16 @@ def env_lines(env, results):
     else:
         cmdtxt = DASH
     lines.append("- **command**: %s, run at %s" % (cmdtxt, g("generated_utc")))
+    sl = env.get("slurm")
+    if isinstance(sl, dict) and sl.get("job_id"):  # measured inside a Slurm job
+        parts = ["job %s" % sl["job_id"]]
+        for key, label in (("partition", "partition"), ("nodelist", "nodes"),
+                           ("ntasks", "tasks"), ("cpus_per_task", "CPUs per task"),
+                           ("mpi_launcher", "MPI started by")):
+            if sl.get(key):
+                parts.append("%s %s" % (label, sl[key]))
+        lines.append("- **slurm**: " + ", ".join(parts) +
+                     " (the first job's; the others' are in env-*.json)")
     envvars = env.get("environment") or {}
     if envvars:
         lines.append("- **environment**: " + ", ".join("`%s=%s`" % (k, envvars[k])
