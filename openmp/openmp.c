@@ -109,6 +109,7 @@ static int openmp_stencil_run(struct tvp_job *job, struct tvp_run *run)
 #pragma omp barrier
         if (w == 0)
             t[1] = t[2] = tvp_now(); /* startup; distribute: nothing moves */
+#pragma omp barrier /* nobody starts before t[1] (a preempted thread 0 would take it late) */
         for (int p = 0; p < npasses; p++) {
             if (dynamic) {
 #pragma omp for schedule(dynamic, 1)
@@ -149,6 +150,7 @@ static int openmp_table_run(struct tvp_job *job, struct tvp_run *run)
 #pragma omp barrier
         if (w == 0)
             t[1] = tvp_now(); /* startup; distribute: nothing moves */
+#pragma omp barrier /* nobody starts before t[1] (a preempted thread 0 would take it late) */
         tvp_inproc_table_fit(job, w);
 #pragma omp barrier
 #pragma omp single
