@@ -55,7 +55,7 @@ check_eq "a: --dry-run exit status" "$RC" 0 || show "$T/a.out" 40
 check "a: writes nothing" test ! -e "$T/a"
 check_eq "a: one script per (backend, workers)" \
     "$(grep -o '^==> .*/jobs/[^/]*\.sbatch' "$T/a.out" | sed 's|.*/||' | tr '\n' ' ')" \
-    "serial-w1.sbatch openmp-w1.sbatch openmp-w2.sbatch mpi-w1.sbatch mpi-w2.sbatch posix-w1.sbatch posix-w2.sbatch report.sbatch "
+    "serial-w1.sbatch openmp-w1.sbatch openmp-w2.sbatch mpi-w1.sbatch mpi-w2.sbatch posix-w1.sbatch posix-w2.sbatch probes.sbatch report.sbatch "
 check_eq "a: mpi-w2 asks for 2 tasks of 1 cpu" \
     "$(sbatch_opt "$T/a.out" mpi-w2 ntasks) $(sbatch_opt "$T/a.out" mpi-w2 cpus-per-task) $(sbatch_opt "$T/a.out" mpi-w2 nodes)" "2 1 1"
 check_eq "a: openmp-w2 asks for 1 task of 2 cpus" \
@@ -66,7 +66,7 @@ check_eq "a: serial asks for 1 cpu" \
     "$(sbatch_opt "$T/a.out" serial-w1 ntasks) $(sbatch_opt "$T/a.out" serial-w1 cpus-per-task)" "1 1"
 check_eq "a: the Slurm options in every job" \
     "$(grep -c -e '^#SBATCH --partition=debug$' "$T/a.out") $(grep -c '^#SBATCH --account=proj$' "$T/a.out") $(grep -c '^#SBATCH --time=0:10:00$' "$T/a.out") $(grep -c '^#SBATCH --exclusive$' "$T/a.out")" \
-    "8 8 8 8"
+    "9 9 9 9"
 check "a: openmp: OMP_NUM_THREADS from the allocation" grep -q 'OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK' "$T/a.out"
 check "a: openmp: OMP_PLACES=cores OMP_PROC_BIND=close" grep -q 'export OMP_PLACES=cores OMP_PROC_BIND=close' "$T/a.out"
 check "a: mpi: srun --mpi=pmix" grep -q 'exec srun --mpi=pmix' "$T/a.out"
@@ -74,11 +74,16 @@ check "a: each job runs compare --resume into its part" \
     grep -q 'run_group mpi-w2 mpi --workloads squares --backends mpi --workers 2 ' "$T/a.out"
 check "a: ... with the options after --" grep -q -- '-- squares: --n 1000 filter: --width 64' "$T/a.out"
 check "a: the report job depends on every sweep job (afterok)" \
-    grep -q -F 'dependency=afterok:$JOB1:$JOB2:$JOB3:$JOB4:$JOB5:$JOB6:$JOB7 ' "$T/a.out"
-check "a: the count" grep -q '^7 configurations, 7 to run in 7 group(s), 7 job(s) + the report job' "$T/a.out"
+    grep -q -F 'dependency=afterok:$JOB1:$JOB2:$JOB3:$JOB4:$JOB5:$JOB6:$JOB7:$JOB8 ' "$T/a.out"
+check "a: the count" grep -q '^7 configurations, 7 to run in 7 group(s), 7 job(s) + the probes job + the report job' "$T/a.out"
+check_eq "a: the probes job asks for 1 task of 2 cpus" \
+    "$(sbatch_opt "$T/a.out" probes ntasks) $(sbatch_opt "$T/a.out" probes cpus-per-task) $(sbatch_opt "$T/a.out" probes nodes)" "1 2 1"
+check "a: ... runs probes.sh into parts/probes" grep -q "^part=.*/a/parts/probes\$" "$T/a.out"
+check "a: ... tvp-mpi's under the job's mpirun wrapper" \
+    grep -q -F '/a/jobs/mpirun-slurm.sh\ --oversubscribe\ --bind-to\ none' "$T/a.out"
 
 TVP_SBATCH=/nonexistent/sbatch tvp_run a2 submit --dry-run --array --workloads squares --backends openmp,mpi,posix \
-    --workers 2 --nodes 2 --no-report --out "$T/a2" "${tiny[@]}"
+    --workers 2 --nodes 2 --no-report --no-probes --out "$T/a2" "${tiny[@]}"
 check_eq "a2: --dry-run --array exit status" "$RC" 0 || show "$T/a2.out" 40
 check_eq "a2: one array per distinct request" \
     "$(grep -o '^==> .*/jobs/[^/]*\.sbatch' "$T/a2.out" | sed 's|.*/||' | tr '\n' ' ')" "array-n1c2.sbatch array-n2c1N2.sbatch "
@@ -86,6 +91,7 @@ check_eq "a2: openmp and posix in one array of 2" "$(sbatch_opt "$T/a2.out" arra
 check_eq "a2: --nodes for the MPI jobs only" \
     "$(sbatch_opt "$T/a2.out" array-n2c1N2 nodes) $(sbatch_opt "$T/a2.out" array-n1c2 nodes)" "2 1"
 check "a2: no report job" test "$(grep -c 'report.sbatch' "$T/a2.out")" -eq 0
+check "a2: no probes job (--no-probes)" test "$(grep -c 'probes.sbatch' "$T/a2.out")" -eq 0
 
 # ---- (b) no Slurm: exit 2, a hint ---------------------------------------------------------------
 TVP_SBATCH=/nonexistent/sbatch tvp_run b submit --workloads squares --backends openmp --workers 1 --out "$T/b"
@@ -344,12 +350,21 @@ tvp_run d submit --workloads squares,filter --backends "$backends" --workers 1,2
     --python-n 1000 --out "$D" "${tiny[@]}"
 check_eq "d: submit exit status" "$RC" 0 || show "$T/d.out" 30
 check_eq "d: the jobs" "$(cut -f 2 "$D/jobs/jobs.txt" | tr '\n' ' ')" \
-    "serial-w1 openmp-w1 openmp-w2 mpi-w1 mpi-w2 posix-w1 posix-w2 python-mp-w1 python-mp-w2 report "
+    "serial-w1 openmp-w1 openmp-w2 mpi-w1 mpi-w2 posix-w1 posix-w2 python-mp-w1 python-mp-w2 probes report "
 wait_jobs
 check "d: every job COMPLETED, exit 0 (Slurm's completion log)" jobs_ok "$D"
 check_eq "d: every sweep job ended its compare with exit 0 (job.log)" \
-    "$(for f in "$D"/parts/*/job.log; do tail -n 1 "$f" | sed 's/.* end: //'; done | sort | uniq -c | awk '{ $1 = $1; print }')" \
+    "$(for f in "$D"/parts/*-w*/job.log; do tail -n 1 "$f" | sed 's/.* end: //'; done | sort | uniq -c | awk '{ $1 = $1; print }')" \
     "9 scripts/tvp compare exit 0"
+check "d: the probes job ran (its job.log)" grep -q 'end: probes.sh exit 0' "$D/parts/probes/job.log" ||
+    show "$D/parts/probes/probes.log" 30
+check "d: collect copied probes.csv" test -s "$D/probes.csv"
+check "d: ... and probes.log" test -s "$D/probes.log"
+probes_whole() { csv_get "$1" backend probe >/dev/null; }
+check "d: probes.csv: every row whole" probes_whole "$D/probes.csv"
+check_eq "d: probes.csv has rows of openmp and posix" \
+    "$(csv_get "$D/probes.csv" backend | grep -x -e openmp -e posix | sort -u | tr '\n' ' ')" "openmp posix "
+check "d: report.md has the probes section" grep -q -F 'What separates processes from threads (probes)' "$D/report.md"
 check "d: the report job ran collect and report" grep -q 'end: collect exit 0, report exit 0' "$D/logs/report.log" ||
     show "$D/logs/report.log"
 check "d: results.csv: every row whole" rows_whole "$D/results.csv"
@@ -412,7 +427,7 @@ check "e: nothing left to submit" grep -q 'nothing to submit' "$T/e3.out"
 # ---- (f) job arrays; tvp-mpi under mpirun inside the allocation ---------------------------------------
 F="$T/f"
 TVP_SLURM_LAUNCH=mpirun tvp_run f submit --array --workloads squares --backends openmp,mpi,posix --workers 2 \
-    --data local --repeat 2 --no-python --out "$F" -- squares: --n 1000
+    --data local --repeat 2 --no-python --no-probes --out "$F" -- squares: --n 1000
 check_eq "f: submit --array exit status" "$RC" 0 || show "$T/f.out" 30
 check_eq "f: the arrays" "$(cut -f 2 "$F/jobs/jobs.txt" | tr '\n' ' ')" "array-n1c2 array-n2c1 report "
 wait_jobs
@@ -435,7 +450,7 @@ check_eq "g: nothing queued" "$(squeue -h -o %A)" ""
 # ---- (h) a cancelled job: the report job is cancelled with it; --resume waits for the queue ---------------
 H2="$T/h"
 tvp_run h submit --workloads squares --backends openmp --workers 1 --data local --repeat 1 --no-python \
-    --sbatch-arg=--begin=now+3600 --out "$H2" -- squares: --n 1000
+    --sbatch-arg=--begin=now+3600 --no-probes --out "$H2" -- squares: --n 1000
 check_eq "h: submit exit status" "$RC" 0 || show "$T/h.out"
 tvp_run h2 submit --resume --out "$H2"
 check_eq "h: --resume while its jobs are queued: exit status" "$RC" 2

@@ -12,6 +12,7 @@ topology.xml, log.txt, job.log).  Writes, so that `scripts/tvp report DIR` works
                     resumed job's env-resume-T.json as DIR/env-GROUP-resume-T.json)
   DIR/topology.xml  the first part's
   DIR/log.txt       every part's log.txt, one after the other
+  DIR/probes.csv    the probes job's (DIR/parts/probes/probes.csv and probes.log), when there
   DIR/collect.log   what was merged and what is missing: configurations not ok (with their
                     status) or never run, jobs that did not end (from each job's job.log)
 
@@ -224,6 +225,15 @@ def main():
                 shutil.copyfile(os.path.join(src, n), os.path.join(d, target))
                 envs.append(target)
 
+    # the probes job's (scripts/tvp submit without --no-probes): probes.csv and probes.log
+    # beside results.csv, where `scripts/tvp report DIR` shows them
+    probes = []
+    for n in ("probes.csv", "probes.log"):
+        src = os.path.join(parts_dir, "probes", n)
+        if os.path.isfile(src) and os.path.getsize(src) > 0:
+            shutil.copyfile(src, os.path.join(d, n))
+            probes.append(n)
+
     with open(os.path.join(d, "log.txt"), "w", encoding="utf-8") as f:
         for p in parts:
             path = os.path.join(parts_dir, p, "log.txt")
@@ -240,6 +250,7 @@ def main():
         f.write("%s %s\n" % (now, summary))
         f.write("parts: %s\n" % " ".join(merged_parts))
         f.write("env: %s\n" % (" ".join(envs) or "none"))
+        f.write("probes: %s\n" % (" ".join(probes) or "none"))
         for line in problems:
             f.write(line + "\n")
         if missing or not_ok:

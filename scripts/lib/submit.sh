@@ -13,13 +13,19 @@
 # through `scripts/tvp compare --resume --out DIR/parts/GROUP`, so every row is appended as
 # its configuration ends, a failed configuration gets its status row, and a requeued or
 # resubmitted job runs only what has no ok row.  A last job (afterok on every sweep job) runs
-# `scripts/tvp collect DIR` and `scripts/tvp report DIR`.
+# `scripts/tvp collect DIR` and `scripts/tvp report DIR`.  Unless --no-probes, one more job
+# (--ntasks=1 --cpus-per-task=2: the probes use 2 workers) runs scripts/lib/probes.sh into
+# DIR/parts/probes, tvp-mpi's probes under mpirun inside that allocation (skipped with a note
+# in probes.log where it cannot start there); the report job waits for it too, and collect
+# copies its probes.csv and probes.log to DIR.  --resume submits it again only when
+# DIR/parts/probes/probes.csv is missing.
 #
 # DIR/ (default results/slurm-<host>-<UTC date-time>):
 #   sweep.args, submit.args   the options (for --resume), one per line
 #   configs.txt               every configuration of the sweep: KEY<tab>GROUP, in sweep order
 #   jobs/GROUP.sbatch         the batch scripts (jobs/array-nTcC.sbatch with --array),
 #   jobs/report.sbatch        jobs/mpirun-slurm.sh (compare's TVP_MPIRUN inside a job)
+#   jobs/probes.sbatch        the probes job (unless --no-probes)
 #   jobs/jobs.txt             JOBID<tab>NAME<tab>SCRIPT<tab>UTC, one line per submitted job
 #   logs/                     Slurm's output of every job (%x-%j.out), report.log
 #   parts/GROUP/              compare's folder of one group: results.csv, env.json, log.txt,
@@ -29,7 +35,7 @@
 # ---- options ---------------------------------------------------------------------------------
 
 submit_defaults() {
-    S_PARTITION="" S_ACCOUNT="" S_TIME="" S_NODES="" S_QOS="" S_CONSTRAINT="" S_ARRAY=0
+    S_PARTITION="" S_ACCOUNT="" S_TIME="" S_NODES="" S_QOS="" S_CONSTRAINT="" S_ARRAY=0 S_PROBES=1
     S_EXTRA=()
 }
 
@@ -68,6 +74,8 @@ submit_split() {
             ;;
         --array) S_ARRAY=1 ;;
         --no-array) S_ARRAY=0 ;;
+        --probes) S_PROBES=1 ;;
+        --no-probes) S_PROBES=0 ;; # (kept in submit.args, so --resume keeps it)
         --probe | --probe=*) die "submit: --probe fault runs on one machine: scripts/tvp compare --probe fault" ;;
         -h | --help) usage; exit 0 ;;
         *) CARGS+=("$1") ;;
@@ -86,6 +94,7 @@ submit_saved_args() {
     [ -z "$S_QOS" ] || printf '%s\n' --qos "$S_QOS"
     [ -z "$S_CONSTRAINT" ] || printf '%s\n' --constraint "$S_CONSTRAINT"
     [ "$S_ARRAY" = 0 ] || printf '%s\n' --array
+    [ "$S_PROBES" = 1 ] || printf '%s\n' --no-probes
     local a
     for a in ${S_EXTRA[@]+"${S_EXTRA[@]}"}; do printf '%s\n' --sbatch-arg "$a"; done
 }
@@ -273,6 +282,37 @@ exit "$rc"
 EOF
 }
 
+# the probes job: scripts/lib/probes.sh into DIR/parts/probes, on one task of 2 cpus (the
+# probes run 2 workers); tvp-mpi's under mpirun (compare's launcher options) inside the
+# allocation, through jobs/mpirun-slurm.sh; probes.sh skips them, with a note in probes.log,
+# where they cannot start there
+probes_script() {
+    local MPIRUN=()
+    TVP_MPIRUN="$OUTDIR/jobs/mpirun-slurm.sh" setup_mpirun
+    printf '#!/bin/bash\n'
+    printf '#SBATCH --job-name=tvp-probes\n'
+    printf '#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=2\n'
+    printf '#SBATCH --output=%s/logs/%%x-%%j.out\n' "$OUTDIR"
+    sbatch_common_lines
+    printf '# scripts/tvp submit: the probes (spawn, ipc, switch, memory of tvp-openmp, tvp-posix,\n'
+    printf '# tvp-mpi) into DIR/parts/probes/probes.csv; collect copies it to DIR\n'
+    printf 'set -u\n'
+    # shellcheck disable=SC2016 # (the job's own expansion)
+    printf 'export TVP_SLURM_REAL_MPIRUN=%q TVP_SLURM_LAUNCH=${TVP_SLURM_LAUNCH:-mpirun}\n' "${TVP_MPIRUN:-mpirun}"
+    printf 'probes=%q\nbuild=%q\npart=%q\nmpirun=%q\n' "$LIB/probes.sh" "$BUILD" "$OUTDIR/parts/probes" "${MPIRUN[*]}"
+    cat <<'EOF'
+mkdir -p "$part" || exit 2
+note() { printf '%s job %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${SLURM_JOB_ID:-?}" "$*" >>"$part/job.log"; }
+note "start on $(hostname -s): ${SLURM_NTASKS:-1} task(s) x ${SLURM_CPUS_PER_TASK:-1} cpu(s) on ${SLURM_JOB_NODELIST:-?}"
+rc=0
+bash "$probes" "$build" "$part" --mpirun "$mpirun" || rc=$?
+note "end: probes.sh exit $rc"
+# exit 1: some probe failed (probes.log says which); the others' rows are kept, the report runs
+[ "$rc" -ne 1 ] || rc=0
+exit "$rc"
+EOF
+}
+
 # compare's TVP_MPIRUN inside a job: compare calls it as mpirun
 mpirun_wrapper() {
     cat <<'EOF'
@@ -334,6 +374,10 @@ submit_texts() {
             texts+=("$(group_script "$j")")
         done
     fi
+    if [ "$PROBES_JOB" = 1 ]; then
+        names+=(probes)
+        texts+=("$(probes_script)")
+    fi
 }
 
 # ---- submit ------------------------------------------------------------------------------------
@@ -350,7 +394,7 @@ slurm_fail() {
 cmd_submit() {
     compare_defaults
     submit_defaults
-    # shellcheck disable=SC2034 # (PROBES: parse_compare_options sets it; no probes in jobs)
+    # shellcheck disable=SC2034 # (PROBES: parse_compare_options sets it; then --no-probes, kept in submit.args, decides)
     OUTDIR="" RESUME=0 DRY=0 NO_REPORT=0 PROBES=1
     local argv=("$@") given=()
     submit_split "$@"
@@ -376,6 +420,7 @@ cmd_submit() {
         fi
         OUTDIR=$out RESUME=1 DRY=$dry NO_REPORT=$nrep
     fi
+    PROBES=$S_PROBES
     local sbatch=${TVP_SBATCH:-sbatch}
     if [ "$DRY" = 0 ] && ! command -v "$sbatch" >/dev/null 2>&1; then
         {
@@ -421,7 +466,10 @@ cmd_submit() {
         G_KEYS[j]+="${C_KEY[i]}"$'\n'
         G_N[j]=$((G_N[j] + 1))
     done
-    if [ ${#G_NAME[@]} -eq 0 ]; then
+    # the probes job: unless --no-probes; --resume: only when its probes.csv is missing
+    PROBES_JOB=$PROBES
+    [ "$RESUME" = 0 ] || [ ! -s "$OUTDIR/parts/probes/probes.csv" ] || PROBES_JOB=0
+    if [ ${#G_NAME[@]} -eq 0 ] && [ "$PROBES_JOB" = 0 ]; then
         echo "submit: every one of the $total configurations has an ok row in $OUTDIR/parts: nothing to submit"
         echo "  scripts/tvp collect $OUTDIR && scripts/tvp report $OUTDIR"
         return 0
@@ -457,7 +505,7 @@ cmd_submit() {
             deps+=":\$JOB$((k + 1))"
         done
         [ "$NO_REPORT" = 1 ] || printf '  %s --parsable --dependency=afterok%s %s/jobs/report.sbatch\n' "$sbatch" "$deps" "$OUTDIR"
-        echo "$total configurations, $((total - ndone)) to run in ${#G_NAME[@]} group(s), ${#names[@]} job(s)$([ "$NO_REPORT" = 1 ] || echo ' + the report job') (dry run: nothing was written or submitted)"
+        echo "$total configurations, $((total - ndone)) to run in ${#G_NAME[@]} group(s), $((${#names[@]} - PROBES_JOB)) job(s)$([ "$PROBES_JOB" = 0 ] || echo ' + the probes job')$([ "$NO_REPORT" = 1 ] || echo ' + the report job') (dry run: nothing was written or submitted)"
         return 0
     fi
 
