@@ -308,5 +308,9 @@ const struct tvp_table_error *tvp_table_error_pick(const struct tvp_table_error 
  * tvp_lenc_map_len entries).  The merge a root does for workers in other processes. */
 int tvp_table_merge(const struct tvp_job *job, const struct tvp_labels *const *sets,
                     uint32_t *const *maps);
+/* The same for the columns first, first + step, ... only: threads that share the sets
+ * merge different columns at once. */
+int tvp_table_merge_columns(const struct tvp_job *job, const struct tvp_labels *const *sets,
+                            uint32_t *const *maps, size_t first, size_t step);
 
 #endif

@@ -394,12 +394,9 @@ void tvp_inproc_table_merge(struct tvp_job *job, int w)
     if (tab->mode != TVP_LENC_FIT)
         return;
     double t0 = tvp_now();
-    for (size_t k = (size_t)w; k < tab->nsel; k += (size_t)job->workers) {
-        tvp_labels_free(&job->classes[k]);
-        int rc = tvp_lenc_merge_column(tab, k, t->sets, job->workers, &job->classes[k], t->maps);
-        if (rc && !t->errs[w].err)
-            t->errs[w] = (struct tvp_table_error){rc, TVP_TABLE_LATER, w, "out of memory"};
-    }
+    int rc = tvp_table_merge_columns(job, t->sets, t->maps, (size_t)w, (size_t)job->workers);
+    if (rc && !t->errs[w].err)
+        t->errs[w] = (struct tvp_table_error){rc, TVP_TABLE_LATER, w, "out of memory"};
     t->t_merge[w] = tvp_now() - t0;
 }
 

@@ -61,8 +61,14 @@ const struct tvp_table_error *tvp_table_error_pick(const struct tvp_table_error 
 int tvp_table_merge(const struct tvp_job *job, const struct tvp_labels *const *sets,
                     uint32_t *const *maps)
 {
+    return tvp_table_merge_columns(job, sets, maps, 0, 1);
+}
+
+int tvp_table_merge_columns(const struct tvp_job *job, const struct tvp_labels *const *sets,
+                            uint32_t *const *maps, size_t first, size_t step)
+{
     const struct tvp_lenc_table *t = job->table;
-    for (size_t k = 0; k < t->nsel; k++) {
+    for (size_t k = first; k < t->nsel; k += step) {
         tvp_labels_free(&job->classes[k]);
         int rc = tvp_lenc_merge_column(t, k, sets, job->workers, &job->classes[k], maps);
         if (rc)
