@@ -87,6 +87,27 @@ const char *tvp_pool_strerror(int err); /* these and tvp_strerror's */
  * 0 on success; anything else fails the task with TVP_ETASK (fn_rc: the value). */
 typedef int tvp_pool_fn(const void *in, void *out, size_t count, void *arg);
 
+/* Python's Pool(initializer=): run in every worker right after its fork (and in every
+ * replacement), before its first task, with its slot (0..workers-1).  Non-zero fails the
+ * worker: tvp_pool_create fails (errno EIO), a replacement counts as one more death. */
+typedef int tvp_pool_init_fn(int worker, void *arg);
+
+/* Memory the caller mapped MAP_SHARED before tvp_pool_create: every worker sees it at the
+ * same address, so tasks and maps whose in or out lie wholly inside it copy nothing, as
+ * with the arena's blocks (only the addresses cross the pipes). */
+struct tvp_pool_region {
+    void *base;
+    size_t bytes;
+};
+
+struct tvp_pool_error; /* below */
+/* Told in the caller's process, inside an API call, each time a worker is lost (dead,
+ * killed at its task timeout, or ended by a protocol error), once it is reaped and
+ * before its replacement is forked: e says which worker, its pid, the signal or exit
+ * status, the task (map: the chunk and its items) and e->code TVP_ETASKTIME when it timed
+ * out; `replacing` is 1 when a replacement follows and the work is run again. */
+typedef void tvp_pool_lost_fn(const struct tvp_pool_error *e, int replacing, void *arg);
+
 struct tvp_pool_options {
     int pin;               /* 1: worker w bound to core w (hwloc; wraps past the cores) */
     int replace;           /* 1: fork a new worker for a dead one, re-run its task */
@@ -94,14 +115,20 @@ struct tvp_pool_options {
     double task_timeout_s; /* > 0: a task running longer is killed (then as a death) */
     int shm;               /* 1: data through the shared arena, not the pipes */
     size_t shm_bytes;      /* the arena's size (0: 1 GiB); pages are used only once touched */
+    tvp_pool_init_fn *init; /* NULL: none */
+    void *init_arg;
+    const struct tvp_pool_region *shared; /* [nshared], copied by create */
+    int nshared;
+    tvp_pool_lost_fn *on_lost; /* NULL: none */
+    void *on_lost_arg;
 };
-#define TVP_POOL_OPTIONS_DEFAULT ((struct tvp_pool_options){0, 0, 0, 0.0, 0, 0})
+#define TVP_POOL_OPTIONS_DEFAULT ((struct tvp_pool_options){.pin = 0})
 
 /* What made the last call fail (tvp_pool_last_error_info). */
 struct tvp_pool_error {
     int code;          /* TVP_E*, 0 when nothing failed */
-    int64_t task;      /* map: the chunk index; apply_async: tvp_task_id; -1: none */
-    uint64_t first;    /* map: the chunk's items first..last */
+    int64_t task;      /* map: the chunk index; apply_async, submit: tvp_task_id; -1: none */
+    uint64_t first;    /* map: the chunk's items first..last; submit: call.first and on */
     uint64_t last;
     int worker;        /* the worker's slot (0..workers-1), -1: none */
     pid_t pid;         /* its pid, 0: none */
@@ -143,6 +170,70 @@ int tvp_task_ready(struct tvp_task *task); /* 1: done or failed (makes progress,
 int64_t tvp_task_id(const struct tvp_task *task); /* 0, 1, 2, ... per pool */
 /* Forgets the task: a queued one is not run, a running one's result is dropped. */
 void tvp_task_free(struct tvp_task *task);
+
+/* The general form of apply_async: fn(in, out, count, arg) in a worker, `count` items of
+ * in_size and out_size bytes.
+ *   worker  -1: any worker; w: only the worker in slot w (and, should it die, its
+ *           replacement), for work that needs what that worker holds (made by init)
+ *   in_place 0: in is copied now and the result kept by the task until tvp_result_get, as
+ *           apply_async; 1: nothing is copied: in is sent from where it is and the result
+ *           written straight to out, both the caller's until the task is done or failed
+ *           (Pool.map's buffers, one task at a time)
+ *   first   what tvp_pool_here()->first says in the worker (map: the chunk's first item)
+ * Tasks are sent in the order submitted, each to the first idle worker that may run it.
+ * A task for a slot left empty (its worker lost, no replacement) fails with TVP_EWORKER.
+ * NULL when the pool is closed or the arguments are bad (errno EINVAL), or out of memory. */
+struct tvp_pool_call {
+    tvp_pool_fn *fn;
+    void *arg;
+    const void *in;
+    void *out;
+    size_t count, in_size, out_size;
+    uint64_t first;
+    int worker;
+    int in_place;
+};
+struct tvp_task *tvp_pool_submit(struct tvp_pool *pool, const struct tvp_pool_call *call);
+
+/* Inside fn, in a worker: which worker this is and what it runs.  NULL in the caller's
+ * process (so a function can tell whether it runs as a task). */
+struct tvp_pool_here {
+    int worker;     /* its slot, 0..workers-1 */
+    int64_t task;   /* apply_async/submit: tvp_task_id; map: the chunk's index */
+    uint64_t first; /* map: the chunk's first item; submit: call.first; apply_async: 0 */
+};
+const struct tvp_pool_here *tvp_pool_here(void);
+
+/* ---- measurements ------------------------------------------------------------------------- */
+/* What each worker slot did since create or the last tvp_pool_stats_reset.  Times are
+ * CLOCK_MONOTONIC seconds (the one clock of every process here), summed over its tasks
+ * and map chunks. */
+struct tvp_pool_worker_stats {
+    uint64_t tasks;    /* tasks and chunks it finished (fn returned) */
+    uint64_t bytes_in, bytes_out; /* payload through its pipes (not the shared memory) */
+    double t_in;  /* from the caller starting to send a task until the worker had all of
+                     its input (the header and the pipe's payload) */
+    double t_fn;  /* in fn */
+    double t_out; /* from the worker starting to send a result until the caller had all of
+                     it */
+    double t_init; /* its init (the latest worker in the slot; 0 without init) */
+    int pu;        /* the PU it was on when fn last returned; -1: unknown */
+    long rss_kb;   /* its peak RSS at its last result, less its peak RSS at fork: what it
+                      allocated itself */
+    pid_t pid;     /* the worker in the slot now; 0: none */
+};
+/* Losses and recoveries since create or the last reset. */
+struct tvp_pool_stats {
+    int lost;          /* workers lost (dead, timed out) */
+    int replaced;      /* workers forked in place of lost ones */
+    double t_detect;   /* summed over losses of a busy worker: from starting to send it the
+                          work it was lost with until the loss was noticed */
+    double t_recovery; /* summed: from noticing a loss until the lost work was done again */
+};
+/* st and w ([workers]) may each be NULL. */
+void tvp_pool_stats(const struct tvp_pool *pool, struct tvp_pool_stats *st,
+                    struct tvp_pool_worker_stats *w);
+void tvp_pool_stats_reset(struct tvp_pool *pool); /* t_init and pid are kept */
 
 /* Memory shared with every worker, from the arena (opt.shm only; NULL otherwise, or when
  * full).  64-byte aligned; like malloc's, not cleared (fresh pages are zero).  Valid until

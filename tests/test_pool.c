@@ -3,7 +3,10 @@
  * counts (pipes, shared memory with copies, shared memory in place); apply_async and get,
  * with and without a timeout; workers that kill themselves (SIGKILL, SIGSEGV, _exit(7)),
  * hang or fail mid-map, with and without replacement; close, join, terminate and destroy
- * leaving no child; SIGPIPE left alone; stdio of the workers; pinning.
+ * leaving no child; SIGPIPE left alone; stdio of the workers; pinning; opt.init (in every
+ * worker and replacement; failing at create or in a replacement); tvp_pool_submit (targeted,
+ * in place or copied); tvp_pool_here; opt.shared regions used in place; tvp_pool_stats;
+ * opt.on_lost.
  *
  * usage: test_pool DATA_FOLDER [SECTION]   (no section: every section but bench)
  *        test_pool DATA_FOLDER bench [N]   map of N squares (10M): pipes, shm copied, shm
@@ -916,6 +919,726 @@ static void test_pin(void)
     CHECK(sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == allowed);
 }
 
+/* ---- init, submit, here, shared regions, measurements, on_lost ------------------------------ */
+
+/* a page every process sees (MAP_SHARED, made before any pool), for counts and switches */
+static void *shared_page(void)
+{
+    void *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(a != MAP_FAILED);
+    memset(a, 0, 4096);
+    return a;
+}
+
+/* what init does, switched from the test */
+struct initctl {
+    int calls;      /* inits run, in every worker */
+    int fail_slot;  /* init in this slot returns fail_rc (-1: none) */
+    int fail_rc;
+    int crash_slot; /* ... SIGKILLs itself */
+    int hang_slot;  /* ... never returns */
+    int die_at;     /* fn_whoami: SIGKILL itself once on the item of this value (0: never) */
+    int died;
+};
+static struct initctl *initctl;
+static int init_slot = -1; /* the worker's own memory: set by init, read by fn_whoami */
+
+static struct initctl *initctl_arm(void)
+{
+    if (!initctl)
+        initctl = shared_page();
+    *initctl = (struct initctl){.fail_slot = -1, .crash_slot = -1, .hang_slot = -1};
+    return initctl;
+}
+
+static int fn_init(int worker, void *arg)
+{
+    struct initctl *c = arg;
+    __atomic_fetch_add(&c->calls, 1, __ATOMIC_SEQ_CST);
+    if (worker == c->fail_slot)
+        return c->fail_rc;
+    if (worker == c->crash_slot)
+        raise(SIGKILL);
+    if (worker == c->hang_slot)
+        for (;;)
+            pause();
+    sleep_s(0.005); /* so that t_init is seen */
+    init_slot = worker;
+    return 0;
+}
+
+/* out: init_slot, tvp_pool_here()'s worker, task and first, getpid() (-1s: no here);
+ * SIGKILLs itself once when its input is initctl->die_at */
+static int fn_whoami(const void *in, void *out, size_t count, void *arg)
+{
+    (void)count;
+    struct initctl *c = arg;
+    if (c && in && *(const int64_t *)in == c->die_at &&
+        __atomic_fetch_add(&c->died, 1, __ATOMIC_SEQ_CST) == 0)
+        raise(SIGKILL);
+    const struct tvp_pool_here *h = tvp_pool_here();
+    int64_t *y = out;
+    y[0] = init_slot;
+    y[1] = h ? h->worker : -1;
+    y[2] = h ? h->task : -1;
+    y[3] = h ? (int64_t)h->first : -1;
+    y[4] = getpid();
+    return 0;
+}
+#define WHO_SIZE (5 * sizeof(int64_t))
+
+/* what on_lost was told (it runs in the test's process) */
+struct lost_note {
+    struct tvp_pool_error e;
+    int replacing;
+};
+static struct lost_note lost_log[16];
+static int lost_calls;
+
+static void on_lost_log(const struct tvp_pool_error *e, int replacing, void *arg)
+{
+    CHECK(arg == (void *)lost_log);
+    CHECK(tvp_pool_here() == NULL); /* the caller's process */
+    if (lost_calls < 16)
+        lost_log[lost_calls] = (struct lost_note){*e, replacing};
+    lost_calls++;
+}
+
+static struct tvp_pool *mkpool_init(int workers, int replace, double timeout, struct initctl *c)
+{
+    struct tvp_pool_options o = TVP_POOL_OPTIONS_DEFAULT;
+    o.replace = replace;
+    o.task_timeout_s = timeout;
+    o.init = fn_init;
+    o.init_arg = c;
+    o.on_lost = on_lost_log;
+    o.on_lost_arg = lost_log;
+    lost_calls = 0;
+    return tvp_pool_create(workers, &o);
+}
+
+static struct tvp_task *submit_to(struct tvp_pool *p, tvp_pool_fn *fn, const void *in,
+                                  size_t in_size, size_t out_size, int worker, void *arg)
+{
+    struct tvp_pool_call c = {.fn = fn, .arg = arg, .in = in, .count = 1, .in_size = in_size,
+                              .out_size = out_size, .worker = worker};
+    struct tvp_task *t = tvp_pool_submit(p, &c);
+    CHECKF(t != NULL, "submit to worker %d: %s", worker, tvp_pool_last_error(p));
+    return t;
+}
+
+/* opt.init: in every worker with its slot, before its first task, in replacements too;
+ * a failed init fails create (EIO, nothing left) or empties the slot of a replacement */
+static void test_init(void)
+{
+    struct initctl *c = initctl_arm();
+    struct tvp_pool *p = mkpool_init(3, 1, 0, c);
+    CHECKF(p != NULL, "create with init: %s", strerror(errno));
+    CHECK(c->calls == 3); /* create waited for every init */
+    struct tvp_pool_worker_stats ws[3];
+    tvp_pool_stats(p, NULL, ws);
+    for (int w = 0; w < 3; w++) {
+        CHECKF(ws[w].t_init >= 0.004 && ws[w].t_init < 2, "worker %d: t_init %.4f", w, ws[w].t_init);
+        CHECK(ws[w].pid == tvp_pool_worker_pid(p, w) && ws[w].pid > 0);
+    }
+    /* submit for each slot: its own init ran there */
+    for (int round = 0; round < 2; round++) {
+        for (int w = 2; w >= 0; w--) {
+            int64_t who[5];
+            struct tvp_task *t = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, w, NULL);
+            CHECK(tvp_result_get(t, who, 5) == 0);
+            CHECKF(who[0] == w && who[1] == w && who[4] == tvp_pool_worker_pid(p, w),
+                   "targeted at %d: init slot %" PRId64 ", here %" PRId64, w, who[0], who[1]);
+            CHECK(who[2] == tvp_task_id(t));
+            tvp_task_free(t);
+        }
+    }
+    /* the worker of slot 1 dies in a task targeted at it: its replacement ran init (in
+     * slot 1) and the task again, there */
+    c->die_at = 77;
+    pid_t old = tvp_pool_worker_pid(p, 1);
+    int64_t x = 77, who[5];
+    struct tvp_task *t = submit_to(p, fn_whoami, &x, 8, WHO_SIZE, 1, c);
+    CHECKF(tvp_result_get(t, who, 5) == 0, "%s", tvp_pool_last_error(p));
+    pid_t now = tvp_pool_worker_pid(p, 1);
+    CHECKF(c->died == 2 && now != old && now > 0 && who[4] == now, "died %d", c->died);
+    CHECK(who[0] == 1 && who[1] == 1);
+    CHECK(c->calls == 4);
+    struct tvp_pool_stats st;
+    tvp_pool_stats(p, &st, ws);
+    CHECK(st.lost == 1 && st.replaced == 1);
+    CHECK(ws[1].pid == now && ws[1].t_init >= 0.004);
+    CHECK(lost_calls == 1 && lost_log[0].replacing == 1 && lost_log[0].e.worker == 1 &&
+          lost_log[0].e.pid == old && lost_log[0].e.task == tvp_task_id(t));
+    tvp_task_free(t);
+
+    /* a replacement whose init fails: one more loss, the slot stays empty, the task
+     * targeted at it fails naming it, the others go on */
+    c->die_at = 78;
+    c->died = 0;
+    c->fail_slot = 1;
+    c->fail_rc = 9;
+    x = 78;
+    old = tvp_pool_worker_pid(p, 1);
+    t = submit_to(p, fn_whoami, &x, 8, WHO_SIZE, 1, c);
+    CHECK(tvp_result_get(t, who, 5) == TVP_EWORKER);
+    const struct tvp_pool_error *e = tvp_pool_last_error_info(p);
+    CHECKF(e->worker == 1 && contains(e->msg, "worker 1 is gone") &&
+               contains(e->msg, "init returned 9 in worker 1"),
+           "%s", e->msg);
+    CHECK(c->died == 1 && tvp_pool_workers(p) == 2 && tvp_pool_worker_pid(p, 1) == 0);
+    tvp_pool_stats(p, &st, NULL);
+    CHECK(st.lost == 3 && st.replaced == 1);
+    CHECKF(lost_calls == 3 && lost_log[1].e.pid == old && lost_log[1].replacing == 1 &&
+               lost_log[2].replacing == 0 && lost_log[2].e.fn_rc == 9 && lost_log[2].e.task == -1,
+           "on_lost: %d calls", lost_calls);
+    tvp_task_free(t);
+    t = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, 1, NULL); /* the slot is empty */
+    CHECK(tvp_result_get(t, who, 5) == TVP_EWORKER && tvp_pool_last_error_info(p)->worker == 1);
+    tvp_task_free(t);
+    t = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, -1, NULL); /* any: fine */
+    CHECK(tvp_result_get(t, who, 5) == 0 && (who[0] == 0 || who[0] == 2) && who[0] == who[1]);
+    tvp_task_free(t);
+    endpool(p);
+
+    /* init fails at create: NULL, errno EIO, no child left; on_lost says why */
+    static const char *how[] = {"returns 5", "SIGKILL", "hangs"};
+    for (int k = 0; k < 3; k++) {
+        c = initctl_arm();
+        if (k == 0) {
+            c->fail_slot = 2;
+            c->fail_rc = 5;
+        } else if (k == 1) {
+            c->crash_slot = 1;
+        } else {
+            c->hang_slot = 0;
+        }
+        errno = 0;
+        double t0 = tvp_now();
+        CHECKF(mkpool_init(4, 1, k == 2 ? 0.2 : 0, c) == NULL && errno == EIO,
+               "init %s: errno %d", how[k], errno);
+        CHECKF(tvp_now() - t0 < 5, "init %s: create took %.2f s", how[k], tvp_now() - t0);
+        check_no_child("after create with a failing init");
+        CHECK(lost_calls == 1 && lost_log[0].replacing == 0);
+        const char *m = lost_log[0].e.msg;
+        if (k == 0)
+            CHECKF(contains(m, "init returned 5 in worker 2") && c->calls == 3, "%s", m);
+        else if (k == 1)
+            CHECKF(contains(m, "in init: worker 1") && contains(m, "killed by SIGKILL") &&
+                       lost_log[0].e.signal == SIGKILL && c->calls == 2,
+                   "%s", m);
+        else
+            CHECKF(contains(m, "init timed out after 0.20 s") &&
+                       lost_log[0].e.code == TVP_ETASKTIME && tvp_now() - t0 >= 0.19,
+                   "%s", m);
+    }
+}
+
+/* x*x, after sleeping arg milliseconds when arg is set */
+static int fn_square_slow(const void *in, void *out, size_t count, void *arg)
+{
+    if (arg)
+        sleep_s((double)*(const int *)arg / 1000.0);
+    return fn_square(in, out, count, NULL);
+}
+
+/* tvp_pool_submit: targeted, in place or copied, count, first; order and bad arguments */
+static void test_submit(void)
+{
+    static const int slow_ms = 200; /* before create: the workers see it */
+    struct tvp_pool *p = mkpool(3, 0, 0, 0);
+    size_t n = 5000;
+    int64_t *in = iota(n), *out = xmalloc(n * sizeof *out);
+
+    /* in place: no copy of in at submission (changed after submit, before it runs: the
+     * change is seen), out written straight into the caller's array */
+    struct tvp_task *busy = submit_to(p, fn_square_slow, in, 8, 8, 2, (void *)&slow_ms);
+    struct tvp_pool_call c = {.fn = fn_square, .in = in, .out = out, .count = n,
+                              .in_size = 8, .out_size = 8, .worker = 2, .in_place = 1};
+    memset(out, 0xff, n * sizeof *out);
+    struct tvp_task *t = tvp_pool_submit(p, &c);
+    CHECK(t != NULL);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (int64_t)i + 1; /* worker 2 is busy: the task has not run yet */
+    CHECK(tvp_task_ready(t) == 0);
+    CHECK(tvp_result_get(t, NULL, 5) == 0);
+    for (size_t i = 0; i < n; i++)
+        CHECKF(out[i] == (int64_t)(i + 1) * (int64_t)(i + 1), "in place: item %zu: %" PRId64, i, out[i]);
+    int64_t *again = xmalloc(n * sizeof *again);
+    CHECK(tvp_result_get(t, again, 0) == 0 && memcmp(again, out, n * sizeof *out) == 0);
+    tvp_task_free(t);
+    CHECK(tvp_result_get(busy, NULL, 5) == 0);
+    tvp_task_free(busy);
+
+    /* copied (in_place 0): in copied at submission, the result kept by the task */
+    busy = submit_to(p, fn_square_slow, in, 8, 8, 2, (void *)&slow_ms);
+    c.in_place = 0;
+    memset(out, 0, n * sizeof *out);
+    t = tvp_pool_submit(p, &c);
+    CHECK(t != NULL);
+    for (size_t i = 0; i < n; i++)
+        in[i] = -7;
+    CHECK(tvp_result_get(t, NULL, 5) == 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK(out[i] == 0); /* not written */
+    CHECK(tvp_result_get(t, again, 0) == 0);
+    for (size_t i = 0; i < n; i++)
+        CHECKF(again[i] == (int64_t)(i + 1) * (int64_t)(i + 1), "copied: item %zu", i);
+    tvp_task_free(t);
+    tvp_task_free(busy);
+
+    /* first and the task id reach tvp_pool_here; count 0 is a task too */
+    int64_t who[5];
+    struct tvp_pool_call w = {.fn = fn_whoami, .out = who, .count = 1, .out_size = WHO_SIZE,
+                              .first = 123456789, .worker = -1, .in_place = 1};
+    t = tvp_pool_submit(p, &w);
+    CHECK(t && tvp_result_get(t, NULL, 5) == 0);
+    CHECK(who[3] == 123456789 && who[2] == tvp_task_id(t) && who[1] >= 0 && who[1] < 3);
+    CHECK(who[4] == tvp_pool_worker_pid(p, (int)who[1]));
+    tvp_task_free(t);
+    t = tvp_pool_apply_async(p, fn_whoami, NULL, 0, WHO_SIZE, NULL);
+    CHECK(t && tvp_result_get(t, who, 5) == 0 && who[3] == 0 && who[2] == tvp_task_id(t));
+    tvp_task_free(t);
+    struct tvp_pool_call z = {.fn = fn_count, .count = 0, .in_size = 8, .out_size = 8,
+                              .worker = 1, .in_place = 1};
+    t = tvp_pool_submit(p, &z);
+    CHECK(t && tvp_result_get(t, NULL, 5) == 0);
+    tvp_task_free(t);
+
+    /* a task for a busy worker waits for it, while the others take the tasks after it */
+    busy = submit_to(p, fn_square_slow, in, 8, 8, 0, (void *)&slow_ms);
+    struct tvp_task *forw0 = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, 0, NULL);
+    struct tvp_task *any = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, -1, NULL);
+    double t0 = tvp_now();
+    CHECK(tvp_result_get(any, who, 5) == 0 && who[1] != 0);
+    CHECKF(tvp_now() - t0 < 0.15, "the task for any worker waited %.3f s", tvp_now() - t0);
+    CHECK(tvp_task_ready(forw0) == 0);
+    CHECK(tvp_result_get(forw0, who, 5) == 0 && who[1] == 0);
+    CHECK(tvp_task_ready(busy) == 1);
+    tvp_task_free(busy);
+    tvp_task_free(forw0);
+    tvp_task_free(any);
+
+    /* bad arguments */
+    struct tvp_pool_call bad = c;
+    bad.worker = 3;
+    errno = 0;
+    CHECK(tvp_pool_submit(p, &bad) == NULL && errno == EINVAL);
+    CHECK(contains(tvp_pool_last_error(p), "tvp_pool_submit: bad arguments"));
+    bad.worker = -2;
+    CHECK(tvp_pool_submit(p, &bad) == NULL);
+    bad = c;
+    bad.fn = NULL;
+    CHECK(tvp_pool_submit(p, &bad) == NULL);
+    bad = c;
+    bad.in_place = 1;
+    bad.out = NULL;
+    CHECK(tvp_pool_submit(p, &bad) == NULL);
+    bad = c;
+    bad.count = SIZE_MAX / 4;
+    CHECK(tvp_pool_submit(p, &bad) == NULL);
+    CHECK(tvp_pool_submit(p, NULL) == NULL && tvp_pool_submit(NULL, &c) == NULL);
+
+    /* a task for a slot left empty (no replacement) fails naming it; others run */
+    pid_t victim = tvp_pool_worker_pid(p, 1);
+    CHECK(kill(victim, SIGKILL) == 0);
+    t0 = tvp_now();
+    while (tvp_pool_worker_pid(p, 1) != 0 && tvp_now() - t0 < 5) { /* noticed in a call */
+        t = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, 0, NULL);
+        CHECK(tvp_result_get(t, who, 5) == 0);
+        tvp_task_free(t);
+    }
+    CHECK(tvp_pool_worker_pid(p, 1) == 0);
+    t = submit_to(p, fn_whoami, NULL, 0, WHO_SIZE, 1, NULL);
+    CHECK(tvp_result_get(t, who, 5) == TVP_EWORKER);
+    {
+        const struct tvp_pool_error *e = tvp_pool_last_error_info(p);
+        CHECKF(e->worker == 1 && e->task == tvp_task_id(t) && contains(e->msg, "worker 1 is gone") &&
+                   contains(e->msg, "killed by SIGKILL"),
+               "%s", e->msg);
+    }
+    tvp_task_free(t);
+    c.in_place = 1;
+    c.worker = 2;
+    for (size_t i = 0; i < n; i++)
+        in[i] = (int64_t)i;
+    t = tvp_pool_submit(p, &c);
+    CHECK(t && tvp_result_get(t, NULL, 5) == 0);
+    check_squares(in, out, n, "in place on worker 2, worker 1 gone");
+    tvp_task_free(t);
+    free(in);
+    free(out);
+    free(again);
+    endpool(p);
+}
+
+/* out[i]: fn_whoami's for every item of the chunk */
+static int fn_here_map(const void *in, void *out, size_t count, void *arg)
+{
+    (void)in;
+    for (size_t i = 0; i < count; i++)
+        fn_whoami(NULL, (int64_t *)out + 5 * i, 1, arg);
+    return 0;
+}
+
+/* tvp_pool_here: in map, the chunk and its first item; NULL in the caller */
+static void test_here(void)
+{
+    CHECK(tvp_pool_here() == NULL);
+    int64_t me[5];
+    fn_whoami(NULL, me, 1, NULL);
+    CHECK(me[1] == -1 && me[2] == -1 && me[3] == -1);
+    for (int shm = 0; shm <= 1; shm++) {
+        struct tvp_pool *p = mkpool(3, 0, shm, 0);
+        size_t n = 1001, chunk = 7;
+        int64_t *out = xmalloc(n * WHO_SIZE);
+        CHECK(tvp_pool_map(p, fn_here_map, NULL, out, n, 0, WHO_SIZE, chunk, NULL) == 0);
+        int used[3] = {0, 0, 0};
+        for (size_t i = 0; i < n; i++) {
+            int64_t *y = out + 5 * i;
+            CHECKF(y[2] == (int64_t)(i / chunk) && y[3] == (int64_t)(i / chunk * chunk),
+                   "shm %d, item %zu: task %" PRId64 ", first %" PRId64, shm, i, y[2], y[3]);
+            CHECK(y[1] >= 0 && y[1] < 3 && y[4] == tvp_pool_worker_pid(p, (int)y[1]));
+            used[y[1]] = 1;
+        }
+        CHECK(used[0] + used[1] + used[2] >= 1);
+        CHECK(tvp_pool_here() == NULL);
+        free(out);
+        endpool(p);
+    }
+}
+
+/* opt.shared: a map or an in-place task whose in/out lie in a region copies nothing (the
+ * workers use the caller's addresses, no byte through the pipes); one outside goes
+ * through the pipes, correct */
+static void test_region(void)
+{
+    /* in and out in the region, then n items of tail mapped after it but not in it */
+    size_t n = 50000, bytes = 2 * n * sizeof(int64_t);
+    int64_t *reg = mmap(NULL, bytes + n * 8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                        -1, 0);
+    CHECK(reg != MAP_FAILED);
+    int64_t *in = reg, *out = reg + n, *tail = reg + 2 * n;
+    struct tvp_pool_region r = {reg, bytes};
+
+    /* bad lists */
+    struct tvp_pool_options o = TVP_POOL_OPTIONS_DEFAULT;
+    o.nshared = 1;
+    errno = 0;
+    CHECK(tvp_pool_create(2, &o) == NULL && errno == EINVAL);
+    struct tvp_pool_region null_base = {NULL, 64};
+    o.shared = &null_base;
+    CHECK(tvp_pool_create(2, &o) == NULL && errno == EINVAL);
+    o.nshared = -1;
+    CHECK(tvp_pool_create(2, &o) == NULL && errno == EINVAL);
+    check_no_child("after bad regions");
+
+    for (int shm = 0; shm <= 1; shm++) {
+        struct tvp_pool_region copy = r; /* create copies the list: this one goes away */
+        o = TVP_POOL_OPTIONS_DEFAULT;
+        o.shm = shm;
+        o.shm_bytes = 1 << 20;
+        o.shared = &copy;
+        o.nshared = 1;
+        struct tvp_pool *p = tvp_pool_create(3, &o);
+        CHECK(p != NULL);
+        memset(&copy, 0, sizeof copy);
+        for (size_t i = 0; i < n; i++)
+            in[i] = (int64_t)rnd_below(1u << 30) - (1 << 29);
+        /* in place: read at the caller's address */
+        CHECK(tvp_pool_map(p, fn_where, in, out, n, 8, 8, 999, NULL) == 0);
+        for (size_t i = 0; i < n; i++)
+            CHECKF(out[i] == (int64_t)(uintptr_t)&in[i], "shm %d: item %zu read elsewhere", shm, i);
+        tvp_pool_stats_reset(p);
+        CHECK(tvp_pool_map(p, fn_square, in, out, n, 8, 8, 0, NULL) == 0);
+        check_squares(in, out, n, "in a region");
+        struct tvp_pool_worker_stats ws[3];
+        tvp_pool_stats(p, NULL, ws);
+        uint64_t tasks = 0;
+        for (int w = 0; w < 3; w++) {
+            CHECKF(ws[w].bytes_in == 0 && ws[w].bytes_out == 0, "shm %d, worker %d: %" PRIu64
+                   " bytes in, %" PRIu64 " out", shm, w, ws[w].bytes_in, ws[w].bytes_out);
+            tasks += ws[w].tasks;
+        }
+        CHECK(tasks == 12); /* n / (4 * 3) per chunk */
+
+        /* in in the region, out private (and the reverse): half the bytes through pipes,
+         * none staged in the arena */
+        int64_t *priv = xmalloc(n * sizeof *priv);
+        tvp_pool_stats_reset(p);
+        CHECK(tvp_pool_map(p, fn_where, in, priv, n, 8, 8, 0, NULL) == 0);
+        for (size_t i = 0; i < n; i++)
+            CHECK(priv[i] == (int64_t)(uintptr_t)&in[i]);
+        uint64_t bin = 0, bout = 0;
+        tvp_pool_stats(p, NULL, ws);
+        for (int w = 0; w < 3; w++) {
+            bin += ws[w].bytes_in;
+            bout += ws[w].bytes_out;
+        }
+        CHECKF(bin == 0 && bout == (shm ? 0 : n * 8), "shm %d: %" PRIu64 " in, %" PRIu64 " out",
+               shm, bin, bout);
+        for (size_t i = 0; i < n; i++)
+            priv[i] = (int64_t)i - 17;
+        CHECK(tvp_pool_map(p, fn_square, priv, out, n, 8, 8, 0, NULL) == 0);
+        check_squares(priv, out, n, "private in, out in a region");
+
+        /* a range running past the region's end: not in place, through the pipes (or
+         * the arena), still right */
+        int64_t *where = xmalloc(n * sizeof *where);
+        CHECK(tvp_pool_map(p, fn_where, out + n / 2, where, n, 8, 8, 0, NULL) == 0);
+        for (size_t i = 0; i < n; i++)
+            CHECK(where[i] != (int64_t)(uintptr_t)&out[n / 2 + i]);
+        for (size_t i = 0; i < n; i++) {
+            out[i] = (int64_t)i;
+            tail[i] = -(int64_t)i;
+        }
+        tvp_pool_stats_reset(p);
+        CHECK(tvp_pool_map(p, fn_square, out + n / 2, where, n, 8, 8, 0, NULL) == 0);
+        for (size_t i = 0; i < n; i++) {
+            int64_t x = out[n / 2 + i];
+            CHECKF(where[i] == x * x, "past the region, item %zu", i);
+        }
+        tvp_pool_stats(p, NULL, ws);
+        bin = 0;
+        for (int w = 0; w < 3; w++)
+            bin += ws[w].bytes_in;
+        CHECKF(bin == (shm ? 0 : n * 8), "past the region: %" PRIu64 " bytes in", bin);
+
+        /* an in-place task in the region: nothing through the pipes */
+        tvp_pool_stats_reset(p);
+        struct tvp_pool_call c = {.fn = fn_where, .in = in + 10, .out = out + 10, .count = 100,
+                                  .in_size = 8, .out_size = 8, .worker = -1, .in_place = 1};
+        struct tvp_task *t = tvp_pool_submit(p, &c);
+        CHECK(t && tvp_result_get(t, NULL, 5) == 0);
+        for (size_t i = 0; i < 100; i++)
+            CHECK(out[10 + i] == (int64_t)(uintptr_t)&in[10 + i]);
+        tvp_task_free(t);
+        tvp_pool_stats(p, NULL, ws);
+        for (int w = 0; w < 3; w++)
+            CHECK(ws[w].bytes_in == 0 && ws[w].bytes_out == 0);
+        /* copied (in_place 0), though in the region: a copy, read elsewhere */
+        c.in_place = 0;
+        t = tvp_pool_submit(p, &c);
+        CHECK(t && tvp_result_get(t, where, 5) == 0);
+        CHECK(where[0] != (int64_t)(uintptr_t)&in[10]);
+        tvp_task_free(t);
+        free(where);
+        free(priv);
+        endpool(p);
+    }
+    CHECK(munmap(reg, bytes + n * 8) == 0);
+}
+
+/* touches arg MiB of fresh memory, frees it */
+static int fn_alloc(const void *in, void *out, size_t count, void *arg)
+{
+    (void)in;
+    (void)out;
+    (void)count;
+    size_t bytes = (size_t)*(const int *)arg << 20;
+    char *m = malloc(bytes);
+    if (!m)
+        return 1;
+    for (size_t i = 0; i < bytes; i += 4096)
+        ((volatile char *)m)[i] = 1;
+    free(m);
+    return 0;
+}
+
+/* tvp_pool_stats: tasks, bytes and times per worker, PU, RSS; reset */
+static void test_stats(void)
+{
+    static const int mib = 48; /* before create */
+    struct fault *f = fault_arm(3, FAULT_RET5, 1); /* its page too */
+    cpu_set_t set;
+    CHECK(sched_getaffinity(0, sizeof set, &set) == 0);
+    struct tvp_pool *p = mkpool(3, 0, 0, 0);
+    struct tvp_pool_stats st;
+    struct tvp_pool_worker_stats ws[3];
+    tvp_pool_stats(p, &st, ws);
+    CHECK(st.lost == 0 && st.replaced == 0 && st.t_detect == 0 && st.t_recovery == 0);
+    for (int w = 0; w < 3; w++)
+        CHECK(ws[w].tasks == 0 && ws[w].pu == -1 && ws[w].t_init == 0 &&
+              ws[w].pid == tvp_pool_worker_pid(p, w));
+
+    size_t n = 30000;
+    int64_t *in = iota(n), *out = xmalloc(n * sizeof *out);
+    CHECK(tvp_pool_map(p, fn_square, in, out, n, 8, 8, 1000, NULL) == 0);
+    CHECK(tvp_pool_map(p, fn_square, in, out, n, 8, 8, 3000, NULL) == 0);
+    tvp_pool_stats(p, &st, ws);
+    uint64_t tasks = 0, bin = 0, bout = 0;
+    for (int w = 0; w < 3; w++) {
+        tasks += ws[w].tasks;
+        bin += ws[w].bytes_in;
+        bout += ws[w].bytes_out;
+        if (ws[w].tasks) {
+            CHECKF(ws[w].t_in > 0 && ws[w].t_fn > 0 && ws[w].t_out > 0 && ws[w].t_in < 5 &&
+                       ws[w].t_fn < 5 && ws[w].t_out < 5,
+                   "worker %d: t_in %g, t_fn %g, t_out %g", w, ws[w].t_in, ws[w].t_fn, ws[w].t_out);
+            CHECKF(ws[w].pu >= 0 && ws[w].pu < CPU_SETSIZE && CPU_ISSET(ws[w].pu, &set),
+                   "worker %d on PU %d", w, ws[w].pu);
+            CHECK(ws[w].rss_kb >= 0 && ws[w].rss_kb < 100000);
+        }
+    }
+    CHECK_EQ_U64(tasks, 30 + 10);
+    CHECK_EQ_U64(bin, 2 * n * 8);
+    CHECK_EQ_U64(bout, 2 * n * 8);
+    CHECK(st.lost == 0 && st.replaced == 0);
+
+    /* fn that returns non-zero still counts (it returned); RSS of what a task allocated */
+    int64_t x = 3, y;
+    struct tvp_task *t = submit_to(p, fn_fault, &x, 8, 8, 2, f);
+    CHECK(tvp_result_get(t, &y, 5) == TVP_ETASK);
+    tvp_task_free(t);
+    t = submit_to(p, fn_alloc, NULL, 0, 0, 1, (void *)&mib);
+    CHECK(tvp_result_get(t, NULL, 5) == 0);
+    tvp_task_free(t);
+    struct tvp_pool_worker_stats after[3];
+    tvp_pool_stats(p, NULL, after);
+    CHECK(after[2].tasks == ws[2].tasks + 1 && after[2].bytes_in == ws[2].bytes_in + 8 &&
+          after[2].bytes_out == ws[2].bytes_out);
+    CHECKF(after[1].rss_kb >= (mib - 8) * 1024, "worker 1 touched %d MiB: rss_kb %ld", mib,
+           after[1].rss_kb);
+
+    /* reset: every count back to none, pid kept */
+    tvp_pool_stats_reset(p);
+    tvp_pool_stats(p, &st, ws);
+    for (int w = 0; w < 3; w++)
+        CHECK(ws[w].tasks == 0 && ws[w].bytes_in == 0 && ws[w].bytes_out == 0 && ws[w].t_in == 0 &&
+              ws[w].t_fn == 0 && ws[w].t_out == 0 && ws[w].rss_kb == 0 && ws[w].pu == -1 &&
+              ws[w].pid == tvp_pool_worker_pid(p, w) && ws[w].pid > 0);
+    CHECK(tvp_pool_map(p, fn_square, in, out, 100, 8, 8, 10, NULL) == 0);
+    tvp_pool_stats(p, NULL, ws);
+    CHECK(ws[0].tasks + ws[1].tasks + ws[2].tasks == 10);
+    tvp_pool_stats(p, NULL, NULL); /* both may be NULL */
+    tvp_pool_stats(NULL, &st, NULL);
+    CHECK(st.lost == 0);
+    free(in);
+    free(out);
+    endpool(p);
+}
+
+/* opt.on_lost, and the losses in tvp_pool_stats */
+static void test_lost(void)
+{
+    for (int replace = 0; replace <= 1; replace++) {
+        struct fault *f = fault_arm(350, FAULT_KILL, 0);
+        struct tvp_pool_options o = TVP_POOL_OPTIONS_DEFAULT;
+        o.replace = replace;
+        o.on_lost = on_lost_log;
+        o.on_lost_arg = lost_log;
+        lost_calls = 0;
+        struct tvp_pool *p = tvp_pool_create(2, &o);
+        CHECK(p != NULL);
+        pid_t before[2] = {tvp_pool_worker_pid(p, 0), tvp_pool_worker_pid(p, 1)};
+        size_t n = 1000;
+        int64_t *in = iota(n), *out = xmalloc(n * sizeof *out);
+        int err = tvp_pool_map(p, fn_fault, in, out, n, 8, 8, 100, f);
+        CHECKF(err == (replace ? 0 : TVP_EWORKER), "replace %d: %d", replace, err);
+        CHECKF(lost_calls == 1, "replace %d: on_lost called %d times", replace, lost_calls);
+        const struct tvp_pool_error *e = &lost_log[0].e;
+        int slot = f->pid == before[0] ? 0 : 1;
+        CHECK(f->pid == before[slot]);
+        CHECKF(e->worker == slot && e->pid == f->pid && e->signal == SIGKILL &&
+                   e->exit_status == -1 && e->code == TVP_EWORKER && e->task == 3 &&
+                   e->first == 300 && e->last == 399 && e->attempts == 1,
+               "replace %d: %s", replace, e->msg);
+        CHECK(contains(e->msg, "task 3 (items 300..399): worker ") &&
+              contains(e->msg, "killed by SIGKILL"));
+        CHECK(lost_log[0].replacing == replace);
+        struct tvp_pool_stats st;
+        tvp_pool_stats(p, &st, NULL);
+        CHECK(st.lost == 1 && st.replaced == replace);
+        CHECKF(st.t_detect > 0 && st.t_detect < 5, "t_detect %g", st.t_detect);
+        if (replace) {
+            check_squares(in, out, n, "lost, replaced");
+            CHECKF(st.t_recovery > 0 && st.t_recovery < 5, "t_recovery %g", st.t_recovery);
+        } else {
+            CHECK(st.t_recovery == 0);
+        }
+        tvp_pool_stats_reset(p);
+        tvp_pool_stats(p, &st, NULL);
+        CHECK(st.lost == 0 && st.replaced == 0 && st.t_detect == 0 && st.t_recovery == 0);
+        free(in);
+        free(out);
+        endpool(p);
+    }
+
+    /* an idle worker killed from outside: task -1; every run of a task lost: the last
+     * loss is not followed by a re-run (replacing 0), though by a new worker */
+    struct fault *f = fault_arm(5, FAULT_KILL, 1);
+    struct tvp_pool_options o = TVP_POOL_OPTIONS_DEFAULT;
+    o.replace = 1;
+    o.max_attempts = 2;
+    o.on_lost = on_lost_log;
+    o.on_lost_arg = lost_log;
+    lost_calls = 0;
+    struct tvp_pool *p = tvp_pool_create(2, &o);
+    CHECK(p != NULL);
+    pid_t victim = tvp_pool_worker_pid(p, 1);
+    CHECK(kill(victim, SIGKILL) == 0);
+    sleep_s(0.05);
+    int64_t x = 4, y;
+    struct tvp_task *t = tvp_pool_apply_async(p, fn_fault, &x, 8, 8, f);
+    CHECK(tvp_result_get(t, &y, 5) == 0 && y == 16);
+    tvp_task_free(t);
+    CHECKF(lost_calls == 1 && lost_log[0].e.task == -1 && lost_log[0].e.pid == victim &&
+               lost_log[0].e.worker == 1 && lost_log[0].replacing == 1,
+           "%d calls", lost_calls);
+    CHECK(tvp_pool_worker_pid(p, 1) != victim && tvp_pool_workers(p) == 2);
+    x = 5;
+    t = tvp_pool_apply_async(p, fn_fault, &x, 8, 8, f);
+    CHECK(tvp_result_get(t, &y, 5) == TVP_EWORKER);
+    CHECKF(lost_calls == 3 && lost_log[1].replacing == 1 && lost_log[2].replacing == 0 &&
+               lost_log[1].e.task == tvp_task_id(t) && lost_log[2].e.attempts == 2,
+           "%d calls", lost_calls);
+    CHECK(contains(lost_log[2].e.msg, "(attempt 2 of 2)"));
+    CHECK(tvp_pool_workers(p) == 2);
+    tvp_task_free(t);
+    struct tvp_pool_stats st;
+    tvp_pool_stats(p, &st, NULL);
+    CHECK(st.lost == 3 && st.replaced == 3);
+    endpool(p);
+
+    /* a timeout: TVP_ETASKTIME */
+    f = fault_arm(9, FAULT_HANG, 1);
+    o.max_attempts = 1;
+    o.task_timeout_s = 0.2;
+    lost_calls = 0;
+    p = tvp_pool_create(1, &o);
+    CHECK(p != NULL);
+    x = 9;
+    t = tvp_pool_apply_async(p, fn_fault, &x, 8, 8, f);
+    CHECK(tvp_result_get(t, &y, 5) == TVP_ETASKTIME);
+    CHECK(lost_calls == 1 && lost_log[0].e.code == TVP_ETASKTIME && lost_log[0].e.signal == SIGKILL &&
+          lost_log[0].replacing == 0 && contains(lost_log[0].e.msg, "timed out after 0.20 s"));
+    tvp_task_free(t);
+    endpool(p);
+
+    /* a submitted task's loss names its items, first..first + count - 1 */
+    f = fault_arm(505, FAULT_KILL, 1);
+    o = TVP_POOL_OPTIONS_DEFAULT;
+    o.on_lost = on_lost_log;
+    o.on_lost_arg = lost_log;
+    lost_calls = 0;
+    p = tvp_pool_create(2, &o);
+    CHECK(p != NULL);
+    int64_t *in = iota(600), sq[10];
+    struct tvp_pool_call c = {.fn = fn_fault, .arg = f, .in = in + 500, .out = sq, .count = 10,
+                              .in_size = 8, .out_size = 8, .first = 500, .worker = -1};
+    t = tvp_pool_submit(p, &c);
+    CHECK(t && tvp_result_get(t, sq, 5) == TVP_EWORKER);
+    const struct tvp_pool_error *e = tvp_pool_last_error_info(p);
+    CHECKF(e->first == 500 && e->last == 509 && e->task == tvp_task_id(t) &&
+               contains(e->msg, "(items 500..509): worker "),
+           "%s", e->msg);
+    CHECK(lost_calls == 1 && lost_log[0].e.first == 500 && lost_log[0].e.last == 509);
+    tvp_task_free(t);
+    free(in);
+    CHECK(tvp_pool_workers(p) == 1);
+    endpool(p);
+}
+
 /* ---- bench -------------------------------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -971,4 +1694,6 @@ static void bench(uint64_t n)
 TEST_MAIN("test_pool", UINT64_C(0x9001), bench, 10000000, {"map", test_map}, {"shm", test_shm},
           {"async", test_async}, {"timeout", test_timeout}, {"kill", test_kill},
           {"segv", test_segv}, {"hang", test_hang}, {"life", test_life},
-          {"sigpipe", test_sigpipe}, {"stdio", test_stdio}, {"pin", test_pin})
+          {"sigpipe", test_sigpipe}, {"stdio", test_stdio}, {"pin", test_pin},
+          {"init", test_init}, {"submit", test_submit}, {"here", test_here},
+          {"region", test_region}, {"stats", test_stats}, {"lost", test_lost})
