@@ -1,7 +1,8 @@
-/* The POSIX backend's shared pieces: the message every pipe carries, the pipes, and the
- * pool of fork()ed workers (posix.c).  The map shape (posix.c), the stencil shape
- * (stencil.c) and the table shape (table.c) each give the pool their own worker main and
- * protocol on top of these. */
+/* The POSIX backend's shared pieces.  The map shape (map.c) runs on the process pool
+ * library (pool.h).  The stencil shape (stencil.c) and the table shape (table.c), whose
+ * workers keep state between lockstep rounds and depend on each other, run on the message
+ * pool here (posix.c): the message every pipe carries, the pipes, and the pool of fork()ed
+ * workers, to which each gives its own worker main and protocol. */
 #ifndef TVP_POSIX_H
 #define TVP_POSIX_H
 
@@ -64,14 +65,10 @@ struct posix_worker {
     pid_t pid;
     int cmd;      /* write end of its command pipe */
     int res;      /* read end of its result pipe */
-    int inflight; /* chunks sent and not yet reported done */
     /* fault isolation (--inject, --task-timeout) */
-    uint64_t flight[2]; /* dynamic: the chunks in flight, oldest first */
     double sent;        /* when it was last handed work or last answered: a worker silent
                            for --task-timeout seconds since, with work, is hung */
-    double since;       /* a replacement: when the loss it replaces was noticed (0: none) */
     int gone, hung;     /* the last I/O with it saw it dead (end of file, EPIPE) or hung */
-    int restarts;       /* replacements in the current run */
 };
 
 struct posix_pool {
@@ -164,6 +161,11 @@ int posix_shape_stop(struct tvp_job *job, const struct posix_shape *shape);
  * readable (p->pfd[0..*nfd), with p->pfd_worker) or poll() was interrupted; TVP_EWORKER
  * with p->w[w].hung set on every worker silent for the timeout; TVP_ESYS. */
 int posix_pool_poll(struct posix_pool *p, const char *replied, nfds_t *nfd);
+
+/* ---- map hooks (map.c: on the pool library, pool.h) ----------------------------------- */
+int posix_map_start(struct tvp_job *job, struct tvp_start *st);
+int posix_map_run(struct tvp_job *job, struct tvp_run *run);
+int posix_map_stop(struct tvp_job *job);
 
 /* ---- stencil hooks (stencil.c) -------------------------------------------------------- */
 int posix_stencil_start(struct tvp_job *job, struct tvp_start *st);
