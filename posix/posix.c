@@ -199,6 +199,32 @@ void posix_status_text(int status, char *buf, size_t len)
     }
 }
 
+int posix_pool_replace(struct tvp_job *job, struct posix_pool *p, int w, char *why, size_t len)
+{
+    struct posix_worker *x = &p->w[w];
+    int status = 0, hung = x->hung;
+    pid_t r;
+    (void)kill(x->pid, SIGKILL); /* dead already (a zombie: no effect), or hung */
+    posix_fd_close(&x->cmd);
+    posix_fd_close(&x->res);
+    do
+        r = waitpid(x->pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    if (hung && r >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        snprintf(why, len, "did not answer within %g s (--task-timeout)", p->timeout);
+    else if (r < 0)
+        snprintf(why, len, "was lost (%s)", strerror(errno));
+    else
+        posix_status_text(status, why, len);
+    x->pid = -1;
+    tvp_inject_spend(); /* the replacement never fires the injected fault again */
+    int err = posix_pool_fork(job, p, w, p->child, p->arg);
+    struct posix_msg m;
+    if (!err && (err = posix_ready_recv(p, w, &m)) == TVP_EWORKER)
+        p->w[w].gone = 1; /* died in its setup */
+    return err;
+}
+
 int posix_pool_poll(struct posix_pool *p, const char *replied, nfds_t *nfd)
 {
     double first = 0, now;

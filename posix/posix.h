@@ -134,6 +134,12 @@ void posix_status_text(int status, char *buf, size_t len);
  * its pid, the cause and `during`, and returns 1; the caller then frees its pool and
  * starts a new one.  0: not recoverable (the pool is left as it was, broken). */
 int posix_pool_abandon(struct posix_pool *p, int err, const char *replied, const char *during);
+/* Per-worker recovery (table.c): ends lost worker w (SIGKILL, then reaps it), says what
+ * happened to it in why ("killed by SIGSEGV", "did not answer within 1 s
+ * (--task-timeout)"), forks a new worker in its slot and waits for its READY.  The caller
+ * then brings it up to the current round.  0, or the error (TVP_EWORKER with gone set:
+ * the new one died in its setup). */
+int posix_pool_replace(struct tvp_job *job, struct posix_pool *p, int w, char *why, size_t len);
 /* A shape whose workers depend on each other (stencil, table): what the run-level retry
  * (posix_shape_run) and posix_shape_stop need of it.  job->state is the shape's state. */
 struct posix_shape {

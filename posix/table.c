@@ -44,8 +44,11 @@
  *
  * A worker lost mid-run (end of file, EPIPE, or with --task-timeout a round it did not
  * answer in time) takes its sets or its text with it; with recovery on (--inject,
- * --task-timeout) every worker is ended, a new pool started and the whole run run again
- * (posix_pool_abandon, posix_table_run). */
+ * --task-timeout) it alone is replaced (table_replace): the new worker in its slot is
+ * brought through the run's earlier rounds (its part parsed and fitted again, which gives
+ * the same local sets and ids, so the merged map the parent already has still fits it)
+ * and sent the round that was lost, while the others keep what they did.  Should that
+ * fail POSIX_MAX_RESTARTS times, the run is retried whole on a new pool (posix_shape_run). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +105,10 @@ struct posix_table {
     double t_last_set;           /* when the last FIT reply was whole */
     char *replied;               /* [workers]: the reply of the current round is whole */
     uint32_t failed_round;       /* the round a run was in when it failed */
+    /* per-worker recovery: when worker w's loss was noticed (0: none pending), and how
+     * many times it was replaced in this run */
+    double *lost_at;
+    int *restarts;
 };
 
 static const char empty_text[1] = "";
@@ -460,24 +467,51 @@ static int reply_done(struct tvp_job *job, struct posix_table *s, int w, uint32_
     }
 }
 
-/* Every worker's reply to `type`, in the order they come: each header whole (one atomic
- * write), then the payload a piece at a time, as much as its pipe holds, so that every
- * worker keeps writing while the parent reads. */
+static int table_replace(struct tvp_job *job, struct posix_table *s, int w, uint32_t type,
+                         struct tvp_run *run);
+
+/* Worker w is lost (end of file, EPIPE, or hung past the task timeout) and recovery is on. */
+static int table_lost(const struct posix_table *s, int w, int err)
+{
+    const struct posix_worker *x = &s->pool->w[w];
+    return err == TVP_EWORKER && s->pool->recover && (x->gone || x->hung);
+}
+
+/* The replies to `type`, in the order they come: every worker's (only < 0), or worker
+ * only's alone (bringing a replacement up to date: the others' replies in progress are
+ * left as they are).  Each header whole (one atomic write), then the payload a piece at a
+ * time, as much as its pipe holds, so that every worker keeps writing while the parent
+ * reads.  With recovery on, a worker lost while every reply is awaited is replaced and
+ * sent `type` again (table_replace), and its reply awaited with the others. */
 static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t type,
-                        struct tvp_run *run)
+                        struct tvp_run *run, int only)
 {
     struct posix_pool *p = s->pool;
-    int left = p->count, err;
+    int left = 0, err;
 
-    for (int w = 0; w < p->count; w++)
+    for (int w = 0; w < p->count; w++) {
+        if (only >= 0 && w != only)
+            continue;
         s->peer[w].state = RX_HEAD;
+        left++;
+    }
     while (left > 0) {
         nfds_t nfd;
         for (int w = 0; w < p->count; w++)
-            s->replied[w] = s->peer[w].state == RX_DONE;
-        if ((err = posix_pool_poll(p, s->replied, &nfd))) /* TVP_EWORKER: hung (timeout) */
-            return err;
-        for (nfds_t i = 0; i < nfd; i++) {
+            s->replied[w] = (only >= 0 && w != only) || s->peer[w].state == RX_DONE;
+        if ((err = posix_pool_poll(p, s->replied, &nfd))) { /* TVP_EWORKER: hung (timeout) */
+            if (only >= 0 || err != TVP_EWORKER || !s->pool->recover)
+                return err;
+            int w = 0; /* the first hung one; the next poll finds any other */
+            while (w < p->count && !(p->w[w].hung && s->peer[w].state != RX_DONE))
+                w++;
+            if (w == p->count || (err = table_replace(job, s, w, type, run)))
+                return err;
+            continue;
+        }
+        /* a replacement (its own polls reuse p->pfd) ends this pass: poll again */
+        int replaced = 0;
+        for (nfds_t i = 0; i < nfd && !replaced; i++) {
             if (!p->pfd[i].revents) /* POLLHUP/POLLERR too: the read sees the end of file */
                 continue;
             int w = p->pfd_worker[i], fd = p->w[w].res;
@@ -485,6 +519,10 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
             if (q->state == RX_HEAD) {
                 if ((err = posix_msg_recv(fd, &q->m))) {
                     p->w[w].gone = err == TVP_EWORKER; /* end of file: it died */
+                    if (only < 0 && table_lost(s, w, err) && !(err = table_replace(job, s, w, type, run))) {
+                        replaced = 1;
+                        continue;
+                    }
                     return err;
                 }
                 if (q->m.err)
@@ -501,6 +539,12 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
                     return TVP_ESYS;
                 if (n == 0) {
                     p->w[w].gone = 1; /* it died */
+                    if (only < 0 && table_lost(s, w, TVP_EWORKER)) {
+                        if ((err = table_replace(job, s, w, type, run)))
+                            return err;
+                        replaced = 1;
+                        continue;
+                    }
                     return TVP_EWORKER;
                 }
                 if (n > 0 && (q->got += (size_t)n) == q->m.payload)
@@ -508,6 +552,10 @@ static int table_gather(struct tvp_job *job, struct posix_table *s, uint32_t typ
             }
             if (q->state == RX_DONE) {
                 left--;
+                if (only < 0 && s->lost_at[w] > 0) { /* a replacement has done the lost work */
+                    run->t_recovery += tvp_now() - s->lost_at[w];
+                    s->lost_at[w] = 0;
+                }
                 if ((err = reply_done(job, s, w, type, run)))
                     return err;
             }
@@ -540,16 +588,79 @@ static int table_send(struct tvp_job *job, struct posix_table *s, int w, uint32_
     return err;
 }
 
-/* One lockstep round. */
-static int table_round(struct tvp_job *job, struct posix_table *s, uint32_t type,
-                       struct tvp_run *run)
+/* Command `type` to every worker; with recovery on, one found dead is replaced (and sent
+ * it) at once. */
+static int table_send_all(struct tvp_job *job, struct posix_table *s, uint32_t type,
+                          struct tvp_run *run)
 {
     int err;
     s->failed_round = type;
     for (int w = 0; w < s->pool->count; w++)
-        if ((err = table_send(job, s, w, type, run)))
+        if ((err = table_send(job, s, w, type, run)) &&
+            (!table_lost(s, w, err) || (err = table_replace(job, s, w, type, run))))
             return err;
-    return table_gather(job, s, type, run);
+    return 0;
+}
+
+/* One lockstep round. */
+static int table_round(struct tvp_job *job, struct posix_table *s, uint32_t type,
+                       struct tvp_run *run)
+{
+    int err = table_send_all(job, s, type, run);
+    return err ? err : table_gather(job, s, type, run, -1);
+}
+
+/* The rounds of a run, in order: what a replacement must be brought through. */
+static const uint32_t table_rounds[] = {POSIX_MSG_RUN, POSIX_MSG_INPUT, POSIX_MSG_FIT,
+                                        POSIX_MSG_FINISH, POSIX_MSG_OUTPUT, POSIX_MSG_REPORT};
+
+static const char *table_round_name(uint32_t type);
+
+/* Per-worker recovery: worker w was lost in round `type`.  It is reaped and replaced by a
+ * new worker in its slot, which is brought through this run's earlier rounds (its part
+ * parsed and fitted again: the same local sets and ids, so the merged map still fits; with
+ * FIT the same map sent again) and sent `type`; its reply then comes with the others'.  The
+ * other workers keep what they have done.  One line on stderr says so.  A replacement lost
+ * in turn is replaced again, at most POSIX_MAX_RESTARTS times per worker and run. */
+static int table_replace(struct tvp_job *job, struct posix_table *s, int w, uint32_t type,
+                         struct tvp_run *run)
+{
+    struct posix_pool *p = s->pool;
+    const char *during = table_round_name(type);
+    for (;;) {
+        double now = tvp_now();
+        double detect = p->w[w].sent > 0 && now > p->w[w].sent ? now - p->w[w].sent : 0;
+        pid_t pid = p->w[w].pid;
+        int hung = p->w[w].hung, err;
+        char why[160];
+        if (!s->lost_at[w])
+            s->lost_at[w] = now;
+        run->recovered++;
+        run->t_detect += detect;
+        if (++s->restarts[w] > POSIX_MAX_RESTARTS) {
+            fprintf(stderr, "tvp-posix: worker %d (pid %d) lost %s; it was lost %d times in this "
+                            "run: giving up\n", w, (int)pid, during, s->restarts[w]);
+            return TVP_EWORKER;
+        }
+        if ((err = posix_pool_replace(job, p, w, why, sizeof why)) && !table_lost(s, w, err))
+            return err;
+        fprintf(stderr, "tvp-posix: worker %d (pid %d) %s %s; %srestarting it and re-running its "
+                        "part\n", w, (int)pid, why, during, hung ? "killed it (SIGKILL), " : "");
+        fflush(stderr);
+        for (size_t i = 0; !err && table_rounds[i] != type; i++)
+            if (!(err = table_send(job, s, w, table_rounds[i], run)))
+                err = table_gather(job, s, table_rounds[i], run, w);
+        if (!err)
+            err = table_send(job, s, w, type, run);
+        if (!err) {
+            s->peer[w].state = RX_HEAD;
+            s->failed_round = type;
+            return 0;
+        }
+        if (!table_lost(s, w, err))
+            return err;
+        during = "while it replaced a lost worker";
+    }
 }
 
 /* The earliest error of the current step, if any: into *job->error, *failed set. */
@@ -587,14 +698,12 @@ static int table_compute(struct tvp_job *job, struct posix_table *s, struct tvp_
         if ((err = tvp_table_merge(job, s->sets, s->maps)))
             return err;
     }
-    s->failed_round = POSIX_MSG_FINISH;
-    for (int w = 0; w < s->workers; w++)
-        if ((err = table_send(job, s, w, POSIX_MSG_FINISH, run)))
-            return err;
+    memset(s->errs, 0, (size_t)s->workers * sizeof *s->errs);
+    if ((err = table_send_all(job, s, POSIX_MSG_FINISH, run)))
+        return err;
     if (t->mode == TVP_LENC_FIT)
         run->t_merge = tvp_now() - s->t_last_set;
-    memset(s->errs, 0, (size_t)s->workers * sizeof *s->errs);
-    if ((err = table_gather(job, s, POSIX_MSG_FINISH, run)))
+    if ((err = table_gather(job, s, POSIX_MSG_FINISH, run, -1)))
         return err;
     return table_check(job, s, failed);
 }
@@ -621,6 +730,8 @@ static void table_free(struct posix_table *s, size_t nsel)
     free(s->sets);
     free(s->maps);
     free(s->replied);
+    free(s->lost_at);
+    free(s->restarts);
     free(s);
 }
 
@@ -645,7 +756,10 @@ int posix_table_start(struct tvp_job *job, struct tvp_start *st)
     s->sets = calloc(n, sizeof *s->sets);
     s->maps = calloc(n, sizeof *s->maps);
     s->replied = calloc(n, 1);
-    if (!s->parts || !s->peer || !s->errs || !s->sets || !s->maps || !s->replied)
+    s->lost_at = calloc(n, sizeof *s->lost_at);
+    s->restarts = calloc(n, sizeof *s->restarts);
+    if (!s->parts || !s->peer || !s->errs || !s->sets || !s->maps || !s->replied ||
+        !s->lost_at || !s->restarts)
         err = TVP_ENOMEM;
     for (size_t w = 0; !err && w < n; w++) {
         struct table_peer *q = &s->peer[w];
@@ -687,8 +801,11 @@ static int table_run_once(struct tvp_job *job, struct tvp_run *run, double phase
     struct posix_table *s = job->state;
     double t[5];
     int err;
-    for (int w = 0; w < s->workers; w++)
+    for (int w = 0; w < s->workers; w++) {
         s->replied[w] = 0;
+        s->lost_at[w] = 0;
+        s->restarts[w] = 0;
+    }
     run->bytes_moved = run->merge_bytes = 0;
     run->peak_rss_kb = 0;
     run->t_parse = run->t_fit = run->t_merge = run->t_encode = run->t_format = 0;
@@ -745,10 +862,10 @@ static void table_drop(struct tvp_job *job, int clean)
 static const struct posix_shape table_shape = {table_run_once, table_pool, table_drop,
                                                posix_table_start};
 
-/* A worker lost mid-run takes its local sets (the merge needs every worker's) or its part's
- * text with it: with recovery on (--inject, --task-timeout) every worker is ended, a new
- * pool started and the whole run run again (a run-level retry, posix_shape_run); the row
- * has the retried run's phases, t_total with the lost time added. */
+/* A worker lost mid-run is replaced alone (table_replace); the run-level retry of
+ * posix_shape_run (every worker ended, a new pool, the whole run again; the row with the
+ * retried run's phases, t_total with the lost time added) is left for a worker lost over
+ * and over. */
 int posix_table_run(struct tvp_job *job, struct tvp_run *run)
 {
     return posix_shape_run(job, run, &table_shape);

@@ -4,8 +4,8 @@
 #              replaced and its lost work re-run: exit 0, every row verified, one line on
 #              stderr naming the worker, its pid, the signal and the chunk or block, the
 #              record's recovered/t_detect/t_recovery > 0 in the run it happened in, and no
-#              process left.  The map shape replaces the one worker; filter and labelencode
-#              restart the pool and run the whole run again.
+#              process left.  squares and labelencode replace the one worker; filter
+#              restarts the pool and runs the whole run again.
 #   tvp-openmp the same crash kills the whole process (exit 139, SIGSEGV): all work lost,
 #              no record written.
 #   bad --inject and --task-timeout: exit 2, one line.
@@ -87,13 +87,16 @@ check "posix dynamic scatter shm hang: detected after the timeout" \
 posix_case "posix static local hang" \
     '^tvp-posix: worker 1 \(pid [0-9]+\) did not answer within 1 s \(--task-timeout\) during block 1 \(items 100000\.\.199999\); killed it \(SIGKILL\), restarting it and re-running the block$' \
     2 "${SQ[@]}" --schedule static --data local --repeat 2 --inject hang:worker=1,task=2 --task-timeout 1
-# the other shapes: the whole run again, on a new pool
+# filter: the whole run again, on a new pool; labelencode: the one worker's part
 posix_case "posix filter crash" \
     '^tvp-posix: worker 1 \(pid [0-9]+\) killed by SIGSEGV during the passes; restarting every worker and running the whole run again' \
     2 filter --width 64 --height 48 --iterations 2 --data scatter --ipc pipe --repeat 2 --inject crash:worker=1,task=2
 posix_case "posix labelencode crash" \
-    '^tvp-posix: worker 1 \(pid [0-9]+\) killed by SIGSEGV during its part.s parse and fit; restarting every worker and running the whole run again' \
+    '^tvp-posix: worker 1 \(pid [0-9]+\) killed by SIGSEGV during its part.s parse and fit; restarting it and re-running its part$' \
     2 labelencode --rows 2000 --repeat 2 --inject crash:worker=1,task=2
+posix_case "posix labelencode shm hang" \
+    '^tvp-posix: worker 1 \(pid [0-9]+\) did not answer within 1 s \(--task-timeout\) during its part.s parse and fit; killed it \(SIGKILL\), restarting it and re-running its part$' \
+    2 labelencode --rows 2000 --ipc shm --repeat 2 --inject hang:worker=1,task=2 --task-timeout 1
 
 # without --inject or --task-timeout nothing is replaced (tests/workerdeath.sh: exit 3)
 
