@@ -13,7 +13,10 @@
 # report job (afterok); --resume of a configuration made to fail; job arrays with tvp-mpi
 # under mpirun inside the allocation; Slurm's refusals (unknown partition, a request no node
 # meets); a cancelled job (the report job is cancelled with it, --resume refused while it is
-# queued).  Job states come from Slurm's job completion log (jobcomp/filetxt: no accounting
+# queued); then (i) two nodes: a second slurmd in network and UTS namespaces of its own (a
+# veth pair, hostname tvpnode2) and submit --nodes 2, one tvp-mpi rank on each node, TCP
+# between them (skipped with a note where network namespaces cannot be made).  Job states
+# come from Slurm's job completion log (jobcomp/filetxt: no accounting
 # database here) and from each job's own job.log.  Every daemon it started is stopped by its
 # pid on exit, failed or not.
 #
@@ -214,15 +217,19 @@ stop_all() {
         fi
     fi
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        pid=${PIDS[i]}
-        kill -TERM "$pid" 2>/dev/null || continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        stop_pid "${PIDS[i]}"
     done
     PIDS=()
 }
-trap 'stop_all; cd /; rm -rf "$T"' EXIT
+# stop_pid PID: TERM, 5 s, then KILL
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+NS="" # (i): the second node's network namespace, removed on exit
+trap 'stop_all; [ -z "$NS" ] || ip netns del "$NS" 2>/dev/null; cd /; rm -rf "$T"' EXIT
 
 # the munge key (the package makes it; made here when missing)
 if [ ! -s /etc/munge/munge.key ]; then
@@ -310,6 +317,8 @@ if ! check_eq "the node is idle" "$state" idle; then
     finish
 fi
 
+JOBCOMP="$S/jobcomp.txt" # (i) starts a new cluster, whose job ids start again from 1
+
 # wait_jobs: until the queue is empty (at most 150 s)
 wait_jobs() {
     local i
@@ -323,7 +332,7 @@ wait_jobs() {
 # states ID: the final state and exit code of job ID (of each task of an array), from the
 # job completion log; nothing for a job that never ended
 states() {
-    sed -n "/\(^JobId=$1 \|ArrayJobId=$1 \)/p" "$S/jobcomp.txt" 2>/dev/null |
+    sed -n "/\(^JobId=$1 \|ArrayJobId=$1 \)/p" "$JOBCOMP" 2>/dev/null |
         sed 's/.*JobState=\([A-Z_]*\).* ExitCode=\([0-9:]*\).*/\1 \2/' | sort | uniq -c | awk '{ print $2 "/" $3 "x" $1 }' | tr '\n' ' '
 }
 # jobs_ok DIR: every job in DIR/jobs/jobs.txt COMPLETED with exit 0 (array: every task)
@@ -461,6 +470,89 @@ check_eq "h: the sweep job CANCELLED" "$(states "$(sed -n 1p "$H2/jobs/jobs.txt"
 check_eq "h: the report job CANCELLED (its dependency can never be met)" \
     "$(states "$(sed -n 2p "$H2/jobs/jobs.txt" | cut -f 1)" | cut -d / -f 1)" CANCELLED
 check "h: the report job never ran" test ! -e "$H2/logs/report.log"
+
+# ---- (i) two nodes: tvp-mpi's ranks on two slurmd ------------------------------------------------
+# One machine, two Slurm nodes: this one and a second slurmd in network and UTS namespaces
+# of its own (a veth pair between them; hostname tvpnode2), so that Slurm, PMIx and Open MPI
+# see two hosts at two addresses and the ranks talk TCP between them, as across real nodes.
+# The cluster of (a)-(h) is stopped (munged stays) and a two-node one started in its place.
+# Skipped, with a note, where network namespaces cannot be made.
+two_nodes_net() {
+    command -v ip >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null || return 1
+    NS="tvp$$"
+    NET="10.213.$((RANDOM % 200 + 20))"
+    ip netns add "$NS" || { NS=""; return 1; }
+    ip link add "${NS}h" type veth peer name "${NS}c" &&
+        ip link set "${NS}c" netns "$NS" &&
+        ip addr add "$NET.1/24" dev "${NS}h" && ip link set "${NS}h" up &&
+        ip netns exec "$NS" ip addr add "$NET.2/24" dev "${NS}c" &&
+        ip netns exec "$NS" ip link set "${NS}c" up &&
+        ip netns exec "$NS" ip link set lo up &&
+        ip netns exec "$NS" ip route add default via "$NET.1"
+}
+if two_nodes_net >"$T/netns.out" 2>&1; then
+    stop_pid "${PIDS[2]}" # slurmd, then slurmctld
+    stop_pid "${PIDS[1]}"
+    PIDS=("${PIDS[0]}")
+    mkdir -p "$S/state2" "$S/spool/$H" "$S/spool/tvpnode2"
+    JOBCOMP="$S/jobcomp2.txt"
+    sed -e "s/^SlurmctldHost=.*/SlurmctldHost=$H($NET.1)/" -e "s|^StateSaveLocation=.*|StateSaveLocation=$S/state2|" \
+        -e "s|^SlurmdSpoolDir=.*|SlurmdSpoolDir=$S/spool/%n|" -e "s|^SlurmdPidFile=.*|SlurmdPidFile=$S/slurmd-%n.pid|" \
+        -e "s|^SlurmdLogFile=.*|SlurmdLogFile=$S/slurmd-%n.log|" -e "s|^JobCompLoc=.*|JobCompLoc=$JOBCOMP|" \
+        -e '/^NodeName=/d' -e '/^PartitionName=/d' "$S/slurm.conf" >"$S/slurm2.conf"
+    printf '%s\n' "NodeName=$H NodeAddr=$NET.1 CPUs=$NCPU RealMemory=$MEM State=UNKNOWN" \
+        "NodeName=tvpnode2 NodeAddr=$NET.2 CPUs=$NCPU RealMemory=$MEM State=UNKNOWN" \
+        "PartitionName=tvptest Nodes=$H,tvpnode2 Default=YES MaxTime=INFINITE State=UP" >>"$S/slurm2.conf"
+    # The nodes share one file system, where Slurm's PMIx plugin would make the same client
+    # folder (/tmp/spmix_appdir_*) on both: tvpnode2 reads its own copy of the
+    # configuration, beside an mpi.conf that puts its folders elsewhere.
+    mkdir -p "$S/n2" "$S/pmix-$H" "$S/pmix-tvpnode2"
+    echo "PMIxCliTmpDirBase=$S/pmix-$H" >"$S/mpi.conf"
+    cp "$S/slurm2.conf" "$S/n2/slurm2.conf"
+    echo "PMIxCliTmpDirBase=$S/pmix-tvpnode2" >"$S/n2/mpi.conf"
+    export SLURM_CONF="$S/slurm2.conf"
+    slurmctld -D -c >"$S/slurmctld2.out" 2>&1 &
+    PIDS+=($!)
+    slurmd -D -N "$H" >"$S/slurmd-$H.out" 2>&1 &
+    PIDS+=($!)
+    # nsenter, not ip netns exec: that would mount a sysfs of its own, without the cgroups
+    SLURM_CONF="$S/n2/slurm2.conf" nsenter --net="/run/netns/$NS" unshare --uts \
+        sh -c 'hostname tvpnode2 && exec slurmd -D -N tvpnode2' >"$S/slurmd-tvpnode2.out" 2>&1 &
+    PIDS+=($!)
+    state=""
+    for _ in $(seq 150); do
+        state=$(timeout 5 sinfo -h -N -o '%N %T' 2>/dev/null | sort | awk '{ printf "%s ", $2 }')
+        [ "$state" = "idle idle " ] && break
+        sleep 0.2
+    done
+    if check_eq "i: both nodes idle" "$state" "idle idle "; then
+        check_eq "i: a step over both nodes runs on both hosts" \
+            "$(timeout 60 srun -N 2 -n 2 hostname -s 2>"$T/i-srun.err" | sort | tr '\n' ' ')" \
+            "$(printf '%s\n' "$H" tvpnode2 | sort | tr '\n' ' ')" || show "$T/i-srun.err"
+        I="$T/i"
+        tvp_run i submit --workloads squares --backends mpi --workers 2 --nodes 2 --repeat 2 \
+            --no-python --no-probes --out "$I" -- squares: --n 100000
+        check_eq "i: submit --nodes 2 exit status" "$RC" 0 || show "$T/i.out" 30
+        check "i: the script asks for 2 nodes" grep -q -x "#SBATCH --nodes=2" "$I/jobs/mpi-w2.sbatch"
+        wait_jobs
+        check "i: the jobs COMPLETED" jobs_ok "$I" || show "$I/parts/mpi-w2/job.log"
+        check "i: every configuration ok (local and scatter), once" all_ok "$I" ||
+            show "$I/results.csv"
+        check_eq "i: every row verified" "$(csv_get "$I/results.csv" verified | sort -u)" 1
+        check "i: the job saw 2 nodes and chose TCP between them" \
+            grep -q '2 nodes: TVP_MPI_BTL=self,vader,tcp' "$I/parts/mpi-w2/job.log"
+        check_eq "i: the record's transport" "$(csv_get "$I/results.csv" transport | sort -u)" \
+            "pml=ob1 btl=self,vader,tcp"
+        check_eq "i: env.json: the job's nodes" \
+            "$(python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print(e["environment"].get("SLURM_JOB_NUM_NODES"))' "$I/parts/mpi-w2/env.json")" 2
+        check "i: the report says what crosses the network" grep -q 'across nodes' "$I/report.md"
+    else
+        show "$S/slurmctld.log" 20
+        show "$S/slurmd-tvpnode2.log" 20
+    fi
+else
+    echo "slurm.sh: (i) two nodes skipped: no network namespace here ($(tail -n 1 "$T/netns.out"))" >&2
+fi
 
 daemons=("${PIDS[@]}")
 stop_all

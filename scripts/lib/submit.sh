@@ -204,6 +204,12 @@ run_group() {
         fi
         export TVP_SLURM_LAUNCH
         note "tvp-mpi started by $TVP_SLURM_LAUNCH"
+        # ranks on several nodes: shared memory within a node, TCP between nodes (compare's
+        # default, btl self,vader, would leave the nodes unable to reach each other)
+        if [ "${SLURM_JOB_NUM_NODES:-1}" -gt 1 ]; then
+            export TVP_MPI_BTL=self,vader,tcp
+            note "$SLURM_JOB_NUM_NODES nodes: TVP_MPI_BTL=$TVP_MPI_BTL"
+        fi
         ;;
     esac
     "$tvp" compare --out "$part" --resume --no-report --no-probes "$@" || rc=$?
