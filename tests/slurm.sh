@@ -95,6 +95,11 @@ check_eq "a2: --nodes for the MPI jobs only" \
     "$(sbatch_opt "$T/a2.out" array-n2c1N2 nodes) $(sbatch_opt "$T/a2.out" array-n1c2 nodes)" "2 1"
 check "a2: no report job" test "$(grep -c 'report.sbatch' "$T/a2.out")" -eq 0
 check "a2: no probes job (--no-probes)" test "$(grep -c 'probes.sbatch' "$T/a2.out")" -eq 0
+TVP_SLURM_LAUNCH=srun TVP_SBATCH=/nonexistent/sbatch tvp_run a3 submit --dry-run --workloads squares \
+    --backends mpi --workers 2 --no-report --out "$T/a3" "${tiny[@]}"
+check_eq "a3: --dry-run, TVP_SLURM_LAUNCH=srun: exit status" "$RC" 0 || show "$T/a3.out" 40
+check "a3: the probes job starts its 2 ranks with mpirun all the same (1 task: srun would refuse)" \
+    grep -q -E '^export TVP_SLURM_REAL_MPIRUN=.* TVP_SLURM_LAUNCH=mpirun$' "$T/a3.out"
 
 # ---- (b) no Slurm: exit 2, a hint ---------------------------------------------------------------
 TVP_SBATCH=/nonexistent/sbatch tvp_run b submit --workloads squares --backends openmp --workers 1 --out "$T/b"

@@ -303,8 +303,9 @@ probes_script() {
     printf '# scripts/tvp submit: the probes (spawn, ipc, switch, memory of tvp-openmp, tvp-posix,\n'
     printf '# tvp-mpi) into DIR/parts/probes/probes.csv; collect copies it to DIR\n'
     printf 'set -u\n'
-    # shellcheck disable=SC2016 # (the job's own expansion)
-    printf 'export TVP_SLURM_REAL_MPIRUN=%q TVP_SLURM_LAUNCH=${TVP_SLURM_LAUNCH:-mpirun}\n' "${TVP_MPIRUN:-mpirun}"
+    # always mpirun, whatever TVP_SLURM_LAUNCH says for the sweep's jobs: the probes start 2
+    # ranks in this 1-task allocation, which srun would refuse and mpirun --oversubscribe does
+    printf 'export TVP_SLURM_REAL_MPIRUN=%q TVP_SLURM_LAUNCH=mpirun\n' "${TVP_MPIRUN:-mpirun}"
     printf 'probes=%q\nbuild=%q\npart=%q\nmpirun=%q\n' "$LIB/probes.sh" "$BUILD" "$OUTDIR/parts/probes" "${MPIRUN[*]}"
     cat <<'EOF'
 mkdir -p "$part" || exit 2
