@@ -277,12 +277,11 @@ int posix_map_start(struct tvp_job *job, struct tvp_start *st)
         s->report_bytes = sizeof(struct map_report) + (size_t)pieces * sizeof(struct map_piece);
         s->report = calloc((size_t)W, sizeof *s->report);
         s->got = calloc((size_t)(job->npieces ? job->npieces : 1), 1);
+        int short_of_memory = !s->report || !s->got;
         for (int w = 0; s->report && w < W; w++)
-            s->report[w] = malloc(s->report_bytes);
-        for (int w = 0; s->report && w < W; w++)
-            if (!s->report[w])
-                s->got = (free(s->got), NULL);
-        if (!s->report || !s->got) {
+            if (!(s->report[w] = malloc(s->report_bytes)))
+                short_of_memory = 1;
+        if (short_of_memory) {
             map_free(s);
             return TVP_ENOMEM;
         }

@@ -126,9 +126,9 @@ static int posix_pool_fork(struct tvp_job *job, struct posix_pool *p, int w, pos
                            void *arg)
 {
     int cmd[2], res[2];
-    size_t cap, unused;
+    size_t unused;
 
-    if (posix_pipe_open(cmd, &cap) != 0)
+    if (posix_pipe_open(cmd, &unused) != 0)
         return TVP_ESYS;
     if (posix_pipe_open(res, &unused) != 0) {
         posix_fd_close(&cmd[0]);
@@ -164,8 +164,6 @@ static int posix_pool_fork(struct tvp_job *job, struct posix_pool *p, int w, pos
     p->w[w] = (struct posix_worker){.pid = pid, .cmd = cmd[1], .res = res[0]};
     if (w >= p->count)
         p->count = w + 1;
-    if (cap < p->cmd_capacity)
-        p->cmd_capacity = cap;
     return 0;
 }
 
@@ -500,7 +498,6 @@ int posix_pool_start(struct tvp_job *job, posix_child_fn *child, void *arg, stru
     }
     for (int w = 0; w < job->workers; w++)
         p->w[w].cmd = p->w[w].res = -1;
-    p->cmd_capacity = SIZE_MAX;
     p->child = child;
     p->arg = arg;
     p->recover = tvp_job_recovers(job);

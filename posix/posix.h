@@ -27,7 +27,6 @@ enum posix_msg_type {
     POSIX_MSG_INPUT,
     POSIX_MSG_COMPUTE,
     POSIX_MSG_OUTPUT,
-    POSIX_MSG_CHUNK,
     POSIX_MSG_REPORT,
     POSIX_MSG_EXIT,
     POSIX_MSG_FIT,    /* table: parse and fit the part; the reply carries the local sets */
@@ -37,13 +36,12 @@ enum posix_msg_type {
 struct posix_msg {
     uint32_t type;
     int32_t err;              /* reply: 0 or a TVP_E* code */
-    uint64_t chunk;           /* CHUNK: the chunk index (echoed by the reply) */
+    uint64_t chunk;           /* RUN: 1 when the run is a timed one */
     uint64_t payload;         /* bytes of items that follow this header */
     double t_touch;           /* READY */
-    double t_dist, t_coll;    /* REPORT, dynamic: time spent moving/producing data */
     int64_t rss_kb;           /* REPORT */
     int32_t pu, pad;          /* REPORT: PU right after the last compute */
-    struct tvp_checksum sum;  /* CHUNK (local), REPORT (local static) */
+    struct tvp_checksum sum;  /* REPORT, stencil with local data: its rows' checksum */
     uint64_t halo_bytes;      /* REPORT, stencil: halo bytes this worker wrote to others */
 };
 /* one write() of at most PIPE_BUF bytes is atomic: a header never arrives in pieces */
@@ -76,7 +74,6 @@ struct posix_pool {
     int broken;          /* the error that broke a run: the protocol state is lost */
     int kill_if_broken;  /* workers may wait on each other outside the pipes (a shared
                             barrier): when broken, destroy SIGKILLs them before reaping */
-    size_t cmd_capacity; /* the smallest command pipe's capacity */
     struct posix_worker *w;
     struct pollfd *pfd;  /* [count]: for polling the result pipes */
     int *pfd_worker;
