@@ -229,8 +229,6 @@ static inline int tvp_job_recovers(const struct tvp_job *job)
 {
     return job->opt->inject != TVP_INJECT_NONE || job->opt->task_timeout > 0;
 }
-/* The name of a signal ("SIGSEGV"), or NULL when it has none here. */
-const char *tvp_signal_name(int sig);
 
 /* Helpers for backends: the work any worker does on a range, through the workload. */
 static inline void tvp_job_fill(const struct tvp_job *job, uint64_t b, uint64_t e, void *in)

@@ -190,6 +190,14 @@ void *tvp_alloc_touched(size_t bytes);
 void tvp_free(void *p);
 long tvp_peak_rss_kb(void); /* getrusage(RUSAGE_SELF).ru_maxrss */
 
+/* How a process ended, in words.  tvp_signal_name: "SIGSEGV", or NULL when the signal has
+ * no name here.  tvp_end_text: "killed by SIGSEGV" (signal > 0; "killed by signal 40" for
+ * one without a name), "exited with status 2" (exit_status >= 0), else "ended".
+ * tvp_wait_text: the same from a waitpid status ("ended (wait status 0x...)" otherwise). */
+const char *tvp_signal_name(int sig);
+void tvp_end_text(int signal, int exit_status, char *buf, size_t len);
+void tvp_wait_text(int status, char *buf, size_t len);
+
 /* ---- where a worker keeps the output of the chunks it was given (dynamic schedule, local
  * data): one buffer per chunk, kept across runs, so a run allocates only when a worker
  * gets more chunks than it ever had.  Checksums are taken after the timed window. */

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,4 +296,41 @@ int tvp_read_file(const char *path, const char *what, char **buf, size_t *len, c
     *buf = b;
     *len = (size_t)got;
     return 0;
+}
+
+const char *tvp_signal_name(int sig)
+{
+    static const struct { int sig; const char *name; } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    return NULL;
+}
+
+void tvp_end_text(int signal, int exit_status, char *buf, size_t len)
+{
+    const char *name = signal > 0 ? tvp_signal_name(signal) : NULL;
+    if (name)
+        snprintf(buf, len, "killed by %s", name);
+    else if (signal > 0)
+        snprintf(buf, len, "killed by signal %d", signal);
+    else if (exit_status >= 0)
+        snprintf(buf, len, "exited with status %d", exit_status);
+    else
+        snprintf(buf, len, "ended");
+}
+
+void tvp_wait_text(int status, char *buf, size_t len)
+{
+    if (WIFSIGNALED(status))
+        tvp_end_text(WTERMSIG(status), -1, buf, len);
+    else if (WIFEXITED(status))
+        tvp_end_text(0, WEXITSTATUS(status), buf, len);
+    else
+        snprintf(buf, len, "ended (wait status 0x%x)", (unsigned)status);
 }

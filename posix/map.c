@@ -195,14 +195,8 @@ static void map_lost(const struct tvp_pool_error *e, int replacing, void *arg)
     if (e->code == TVP_ETASKTIME) {
         snprintf(why, sizeof why, "did not answer within %g s (--task-timeout)",
                  job->opt->task_timeout);
-    } else if (e->signal) {
-        const char *name = tvp_signal_name(e->signal);
-        if (name)
-            snprintf(why, sizeof why, "killed by %s", name);
-        else
-            snprintf(why, sizeof why, "killed by signal %d", e->signal);
-    } else if (e->exit_status >= 0) {
-        snprintf(why, sizeof why, "exited with status %d", e->exit_status);
+    } else if (e->signal || e->exit_status >= 0) {
+        tvp_end_text(e->signal, e->exit_status, why, sizeof why);
     } else {
         snprintf(why, sizeof why, "was lost");
     }

@@ -207,25 +207,6 @@ const char *tvp_pool_strerror(int err)
     }
 }
 
-static const char *pool_signame(int sig, char *buf, size_t len)
-{
-    static const struct {
-        int sig;
-        const char *name;
-    } names[] = {
-        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
-        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].sig == sig)
-            return names[i].name;
-    snprintf(buf, len, "signal %d", sig);
-    return buf;
-}
-
 /* e->msg from its fields: "task 3 (items 300..399): " then what happened (cause) */
 static void pool_err_msg(struct tvp_pool_error *e, const char *cause)
 {
@@ -644,21 +625,22 @@ static int pool_reap(pid_t pid, double grace, int *status)
 static void pool_describe(struct tvp_pool_error *e, int slot, pid_t pid, int reaped, int status,
                           char *buf, size_t len)
 {
-    char sb[24];
     int n = snprintf(buf, len, "worker %d (pid %ld) ", slot, (long)pid);
     e->worker = slot;
     e->pid = pid;
-    if (reaped < 0)
+    if (reaped < 0) {
         snprintf(buf + n, len - (size_t)n, "could not be reaped: %s", strerror(errno));
-    else if (WIFSIGNALED(status)) {
+        return;
+    }
+    if (WIFSIGNALED(status))
         e->signal = WTERMSIG(status);
-        snprintf(buf + n, len - (size_t)n, "killed by %s%s", pool_signame(e->signal, sb, sizeof sb),
-                 reaped == 1 ? " (by the pool: it closed its pipes without exiting)" : "");
-    } else if (WIFEXITED(status)) {
+    else if (WIFEXITED(status))
         e->exit_status = WEXITSTATUS(status);
-        snprintf(buf + n, len - (size_t)n, "exited with status %d", e->exit_status);
-    } else
-        snprintf(buf + n, len - (size_t)n, "ended with wait status 0x%x", (unsigned)status);
+    tvp_wait_text(status, buf + n, len - (size_t)n);
+    if (reaped == 1 && e->signal) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, " (by the pool: it closed its pipes without exiting)");
+    }
 }
 
 /* Waits for the READY of the worker just forked in slot (opt.init), at most

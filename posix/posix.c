@@ -182,21 +182,6 @@ static int posix_ready_recv(struct posix_pool *p, int w, struct posix_msg *m)
 
 /* ---- fault isolation: lost workers ---------------------------------------------------------- */
 
-void posix_status_text(int status, char *buf, size_t len)
-{
-    if (WIFSIGNALED(status)) {
-        const char *name = tvp_signal_name(WTERMSIG(status));
-        if (name)
-            snprintf(buf, len, "killed by %s", name);
-        else
-            snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
-    } else if (WIFEXITED(status)) {
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-    } else {
-        snprintf(buf, len, "ended (wait status 0x%x)", (unsigned)status);
-    }
-}
-
 int posix_pool_replace(struct tvp_job *job, struct posix_pool *p, int w, char *why, size_t len)
 {
     struct posix_worker *x = &p->w[w];
@@ -213,7 +198,7 @@ int posix_pool_replace(struct tvp_job *job, struct posix_pool *p, int w, char *w
     else if (r < 0)
         snprintf(why, len, "was lost (%s)", strerror(errno));
     else
-        posix_status_text(status, why, len);
+        tvp_wait_text(status, why, len);
     x->pid = -1;
     tvp_inject_spend(); /* the replacement never fires the injected fault again */
     int err = posix_pool_fork(job, p, w, p->child, p->arg);
@@ -292,7 +277,7 @@ int posix_pool_destroy(struct posix_pool *p)
             continue;
         if (p->recover && !p->broken && r >= 0) {
             char why[96];
-            posix_status_text(status, why, sizeof why);
+            tvp_wait_text(status, why, sizeof why);
             fprintf(stderr, "tvp-posix: worker %d (pid %d) %s after its last run; nothing was "
                             "lost\n", w, (int)p->w[w].pid, why);
             continue;
@@ -379,7 +364,7 @@ int posix_pool_abandon(struct posix_pool *p, int err, const char *replied, const
     if (hung)
         snprintf(why, sizeof why, "did not answer within %g s (--task-timeout)", p->timeout);
     else
-        posix_status_text(status[w], why, sizeof why);
+        tvp_wait_text(status[w], why, sizeof why);
     fprintf(stderr, "tvp-posix: %s %s %s; %srestarting every worker and running the whole run "
                     "again (this workload's workers depend on each other)\n",
             who, why, during, hung ? "killed with SIGKILL; " : "");

@@ -121,8 +121,6 @@ int posix_pool_start(struct tvp_job *job, posix_child_fn *child, void *arg, stru
 int posix_pool_destroy(struct posix_pool *p);
 
 /* ---- fault isolation ------------------------------------------------------------------------ */
-/* A wait status in words: "killed by SIGSEGV", "exited with status 2". */
-void posix_status_text(int status, char *buf, size_t len);
 /* Run-level retry (stencil and table shapes, whose workers depend on each other): after a
  * run failed with err, decides whether the pool is to be restarted.  When the failure is a
  * lost worker (end of file, EPIPE, --task-timeout: replied[w] == 0 for the silent ones)
